@@ -1,0 +1,10 @@
+#ifndef KEELSON_NAMESPACES_H
+#define KEELSON_NAMESPACES_H
+
+#include <stdbool.h>
+#include <node_api.h>
+
+/* Adds this module's functions and constants to the addon's exports. */
+bool namespaces_register(napi_env env, napi_value exports);
+
+#endif
