@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing for keelson on Debian bookworm, as root: Debian packages, npm
+# dependencies, the native addon and the TypeScript build. Idempotent: when everything is in
+# place it only checks, in a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  say "keelson runs containers and must be set up as root (try: sudo $0)"
+  exit 1
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
+# Debian packages: the runtime's external programs, the test peers, and the addon's toolchain.
+packages=(
+  runc crun conmon catatonit containernetworking-plugins iptables iproute2 util-linux
+  docker-registry apache2-utils busybox-static
+  python3 make g++
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm dependencies, when the lockfile changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm dependencies"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+
+# The native addon, when its sources are newer than the built module.
+addon=native/build/Release/keelson_native.node
+if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" \( -name '*.c' -o -name '*.h' -o -name '*.gyp' \))" ]; then
+  say "building the native addon"
+  npx --no-install node-gyp rebuild --directory=native --loglevel=error >/dev/null
+fi
+
+# The TypeScript build, when any input is newer than the last build.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find src reference scripts/gen-cri-types.mjs tsconfig.json package.json -newer "$stamp" -print -quit)" ]; then
+  say "building TypeScript"
+  node scripts/gen-cri-types.mjs
+  npx --no-install tsc -p tsconfig.json
+  chmod +x dist/cli/main.js
+  touch "$stamp"
+fi

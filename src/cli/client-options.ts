@@ -1,0 +1,18 @@
+import { Option } from 'commander';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { socketIn, DEFAULT_STATE } from '../config/defaults.js';
+
+export function socketOption(): Option {
+  return new Option('--socket <path>', 'the keelson CRI socket')
+    .env('KEELSON_SOCKET')
+    .default(socketIn(DEFAULT_STATE));
+}
+
+/** Turns a failed call into a sentence that says what to do. */
+export function explainClientError(err: unknown, socketPath: string): string {
+  const e = err as { code?: number; details?: string; message?: string };
+  if (e.code === grpcStatus.UNAVAILABLE) {
+    return `cannot reach keelson at ${socketPath}: is the daemon running? Start it with \`keelson serve\``;
+  }
+  return e.details || e.message || String(err);
+}

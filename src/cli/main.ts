@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { connectCri } from '../cri/client.js';
+import { defaultConfigToml } from '../config/load.js';
+import { messageOf } from '../errors.js';
+import { explainClientError, socketOption } from './client-options.js';
+import { collectInfo, formatInfo, showVersion } from './info.js';
+import { serve } from './serve.js';
+import { VERSION_STRING } from './version.js';
+
+const program = new Command('keelson')
+  .description('A Kubernetes container runtime: CRI v1 on a unix socket, and pods on one machine')
+  .version(VERSION_STRING, '-V, --client-version', 'print the client version')
+  .showHelpAfterError();
+
+program
+  .command('serve')
+  .description('run the daemon: serve the CRI API on the socket')
+  .option('--config <path>', 'config file (default /etc/keelson/config.toml when present)')
+  .option('--root <dir>', 'root dir for persistent data')
+  .option('--state <dir>', 'state dir for sockets, pinned namespaces and runtime state')
+  .option('--socket <path>', 'CRI socket path (default <state>/keelson.sock)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']))
+  .action(async (opts: { config?: string; root?: string; state?: string; socket?: string; logLevel?: string }) => {
+    await serve({ ...opts, log_level: opts.logLevel });
+  });
+
+/** A client command: connects to the daemon, runs, closes, and explains a failure. */
+function withClient<T extends { socket: string }>(run: (client: ReturnType<typeof connectCri>, opts: T) => Promise<void>) {
+  return async (opts: T): Promise<void> => {
+    const client = connectCri(opts.socket);
+    try {
+      await run(client, opts);
+    } catch (err) {
+      throw new Error(explainClientError(err, opts.socket));
+    } finally {
+      client.close();
+    }
+  };
+}
+
+program
+  .command('version')
+  .description('print the client and runtime versions')
+  .addOption(socketOption())
+  .action(
+    withClient(async (client) => {
+      console.log(await showVersion(client));
+    }),
+  );
+
+program
+  .command('info')
+  .description('show the runtime status, conditions and cgroup driver')
+  .addOption(socketOption())
+  .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+  .action(
+    withClient<{ socket: string; output: string }>(async (client, opts) => {
+      const report = await collectInfo(client);
+      console.log(opts.output === 'json' ? JSON.stringify(report, null, 2) : formatInfo(report));
+    }),
+  );
+
+const config = program.command('config').description('configuration helpers');
+config
+  .command('default')
+  .description('print the default configuration as TOML')
+  .action(() => {
+    process.stdout.write(defaultConfigToml());
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`keelson: ${messageOf(err)}`);
+  process.exit(1);
+});

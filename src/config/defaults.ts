@@ -1,0 +1,31 @@
+import type { Config } from './schema.js';
+
+export const DEFAULT_ROOT = '/var/lib/keelson';
+export const DEFAULT_STATE = '/run/keelson';
+export const DEFAULT_CONFIG_PATH = '/etc/keelson/config.toml';
+
+export function socketIn(state: string): string {
+  return `${state}/keelson.sock`;
+}
+
+export function defaultConfig(): Config {
+  return {
+    root: DEFAULT_ROOT,
+    state: DEFAULT_STATE,
+    socket: socketIn(DEFAULT_STATE),
+    log_level: 'info',
+    cgroup_driver: 'auto',
+    runtime: {
+      default_handler: 'runc',
+      handlers: {
+        runc: { path: 'runc' },
+        crun: { path: 'crun' },
+      },
+    },
+    conmon: { path: 'conmon' },
+    cni: {
+      conf_dir: '/etc/cni/net.d',
+      bin_dirs: ['/opt/cni/bin', '/usr/lib/cni'],
+    },
+  };
+}

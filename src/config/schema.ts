@@ -1,0 +1,80 @@
+// The configuration file's shape, as a JSON schema that ajv checks strictly: unknown keys
+// and values of the wrong type are errors that name the key.
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export type CgroupDriverSetting = 'auto' | 'cgroupfs' | 'systemd';
+
+export interface RuntimeHandlerConfig {
+  /** The OCI runtime binary: an absolute path or a name looked up in PATH. */
+  path: string;
+}
+
+export interface Config {
+  root: string;
+  state: string;
+  /** Defaults to <state>/keelson.sock. */
+  socket: string;
+  log_level: LogLevel;
+  cgroup_driver: CgroupDriverSetting;
+  runtime: {
+    default_handler: string;
+    handlers: Record<string, RuntimeHandlerConfig>;
+  };
+  conmon: { path: string };
+  cni: {
+    conf_dir: string;
+    bin_dirs: string[];
+  };
+}
+
+type DeepPartial<T> = T extends string | number | boolean | string[]
+  ? T
+  : { [K in keyof T]?: DeepPartial<T[K]> };
+
+/** What a config file may hold: any subset of Config. */
+export type ConfigFile = DeepPartial<Config>;
+
+const absolutePath = { type: 'string', minLength: 1, pattern: '^/' } as const;
+const nonEmpty = { type: 'string', minLength: 1 } as const;
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    root: absolutePath,
+    state: absolutePath,
+    socket: absolutePath,
+    log_level: { enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] },
+    cgroup_driver: { enum: ['auto', 'cgroupfs', 'systemd'] },
+    runtime: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        default_handler: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' },
+        handlers: {
+          type: 'object',
+          propertyNames: { pattern: '^[a-z0-9][a-z0-9._-]*$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['path'],
+            properties: { path: nonEmpty },
+          },
+        },
+      },
+    },
+    conmon: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { path: nonEmpty },
+    },
+    cni: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        conf_dir: absolutePath,
+        bin_dirs: { type: 'array', items: absolutePath, minItems: 1 },
+      },
+    },
+  },
+} as const;

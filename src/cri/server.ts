@@ -1,0 +1,116 @@
+import { chmod } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../logger.js';
+import { UnimplementedError, messageOf } from '../errors.js';
+import type { ImageHandlers, RuntimeHandlers } from './handler-types.js';
+import { criServices } from './proto.js';
+import { grpcCodeOf, toServiceError } from './grpc-status.js';
+
+type AnyUnary = (request: unknown) => Promise<unknown>;
+
+/**
+ * Builds the implementation of one service: the given handlers for their methods, an
+ * UNIMPLEMENTED answer naming the method for every other one.
+ */
+function implement(
+  serviceName: string,
+  definition: grpc.ServiceDefinition,
+  handlers: Record<string, AnyUnary | undefined>,
+  log: Logger,
+): grpc.UntypedServiceImplementation {
+  const impl: grpc.UntypedServiceImplementation = {};
+  for (const [method, def] of Object.entries(definition)) {
+    const fullName = `runtime.v1.${serviceName}/${method}`;
+    const handler = handlers[method];
+    if (def.requestStream || def.responseStream || !handler) {
+      impl[method] = unimplemented(fullName, def.responseStream && !def.requestStream);
+      continue;
+    }
+    impl[method] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const started = process.hrtime.bigint();
+      handler(call.request).then(
+        (response) => {
+          log.debug({ method: fullName, ms: msSince(started) }, 'cri call');
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const code = grpcCodeOf(err);
+          const level = code === grpc.status.UNKNOWN ? 'error' : 'info';
+          log[level]({ method: fullName, ms: msSince(started), code, err: messageOf(err) }, 'cri call failed');
+          callback(toServiceError(err));
+        },
+      );
+    };
+  }
+  return impl;
+}
+
+function unimplemented(fullName: string, serverStream: boolean): grpc.UntypedHandleCall {
+  const error = toServiceError(new UnimplementedError(`keelson does not implement ${fullName} yet`));
+  if (serverStream) {
+    return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      call.emit('error', error);
+    };
+  }
+  return (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    callback(error);
+  };
+}
+
+function msSince(start: bigint): number {
+  return Number((process.hrtime.bigint() - start) / 1000n) / 1000;
+}
+
+export interface CriServerOptions {
+  socketPath: string;
+  runtime: RuntimeHandlers;
+  image: ImageHandlers;
+  log: Logger;
+}
+
+/** The CRI gRPC server on a unix socket (mode 0660, as the socket of containerd and CRI-O). */
+export class CriServer {
+  private readonly server = new grpc.Server({ 'grpc.max_receive_message_length': 16 << 20 });
+
+  constructor(private readonly opts: CriServerOptions) {
+    const services = criServices();
+    this.server.addService(
+      services.RuntimeService,
+      implement('RuntimeService', services.RuntimeService, opts.runtime as Record<string, AnyUnary>, opts.log),
+    );
+    this.server.addService(
+      services.ImageService,
+      implement('ImageService', services.ImageService, opts.image as Record<string, AnyUnary>, opts.log),
+    );
+  }
+
+  async listen(): Promise<void> {
+    const { socketPath } = this.opts;
+    // The umask makes the socket 0660 from its creation; chmod states it for certain.
+    const previous = process.umask(0o117);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+          err ? reject(new Error(`cannot listen on ${socketPath}: ${err.message}`)) : resolve(),
+        );
+      });
+    } finally {
+      process.umask(previous);
+    }
+    await chmod(socketPath, 0o660);
+  }
+
+  /** Lets calls in flight finish for a while, then cuts the rest. */
+  async close(graceMs = 5000): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

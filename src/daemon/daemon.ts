@@ -1,0 +1,53 @@
+import { mkdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { chooseCgroupDriver, probeCgroupHost } from '../cgroup/detect.js';
+import type { Config } from '../config/schema.js';
+import { criHandlers } from '../cri/handlers.js';
+import { CriServer } from '../cri/server.js';
+import type { Logger } from '../logger.js';
+import { KEELSON_VERSION } from '../version.js';
+import { lockAll, type HeldLocks } from './locks.js';
+import { nodeInfo } from './node-info.js';
+import { prepareSocketPath } from './socket-path.js';
+
+export interface RunningDaemon {
+  /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
+  stop(): Promise<void>;
+}
+
+/** Starts the daemon: state dirs, locks, services, then the CRI socket last. */
+export async function startDaemon(config: Config, log: Logger): Promise<RunningDaemon> {
+  // State dirs are 0700: container roots under them must not be reachable by other users.
+  await mkdir(config.root, { recursive: true, mode: 0o700 });
+  await mkdir(config.state, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(config.socket), { recursive: true, mode: 0o755 });
+  const locks: HeldLocks = lockAll([
+    { what: `root dir ${config.root}`, lockPath: join(config.root, 'keelson.lock') },
+    { what: `state dir ${config.state}`, lockPath: join(config.state, 'keelson.lock') },
+    { what: `socket ${config.socket}`, lockPath: `${config.socket}.lock` },
+  ]);
+  try {
+    const cgroupHost = probeCgroupHost();
+    const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
+    const node = nodeInfo(config, cgroupDriver, cgroupHost);
+
+    await prepareSocketPath(config.socket);
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node }), log });
+    await server.listen();
+    log.info(
+      { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },
+      'keelson is serving CRI',
+    );
+    return {
+      async stop() {
+        await server.close();
+        await unlink(config.socket).catch(() => undefined);
+        locks.release();
+        log.info('keelson stopped');
+      },
+    };
+  } catch (err) {
+    locks.release();
+    throw err;
+  }
+}

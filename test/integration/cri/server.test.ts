@@ -1,0 +1,186 @@
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DaemonStartError, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
+
+const BRIDGE_CONFLIST = JSON.stringify({
+  cniVersion: '1.0.0',
+  name: 'test-net',
+  plugins: [{ type: 'bridge', bridge: 'kt0', ipam: { type: 'host-local', subnet: '10.250.0.0/24' } }],
+});
+
+async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as ServiceError;
+  }
+  throw new Error('the call succeeded but an error was expected');
+}
+
+describe('CRI server over the unix socket', () => {
+  let daemon: KeelsonDaemon;
+  beforeAll(async () => {
+    daemon = await startKeelson();
+  });
+  afterAll(async () => {
+    await daemon?.destroy();
+  });
+
+  it('answers Version as keelson speaking CRI v1', async () => {
+    const v = await daemon.client.runtime.call('Version', { version: 'v1' });
+    expect(v.runtime_name).toBe('keelson');
+    expect(v.runtime_api_version).toBe('v1');
+    expect(v.runtime_version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('reports RuntimeReady and NetworkReady=false with a reason when no CNI config exists', async () => {
+    const s = await daemon.client.runtime.call('Status', { verbose: false });
+    const conditions = s.status?.conditions ?? [];
+    const runtime = conditions.find((c) => c.type === 'RuntimeReady');
+    const network = conditions.find((c) => c.type === 'NetworkReady');
+    expect(runtime?.status).toBe(true);
+    expect(network?.status).toBe(false);
+    expect(network?.reason).toBe('NetworkPluginNotReady');
+    expect(network?.message).toContain(daemon.cniConfDir);
+    expect(s.runtime_handlers?.map((h) => h.name)).toEqual(['runc', 'crun']);
+  });
+
+  it('turns NetworkReady true once a valid network config appears, and verbose info carries the config', async () => {
+    const path = join(daemon.cniConfDir, '10-test.conflist');
+    await writeFile(path, BRIDGE_CONFLIST);
+    try {
+      const s = await daemon.client.runtime.call('Status', { verbose: true });
+      const network = s.status?.conditions?.find((c) => c.type === 'NetworkReady');
+      expect(network?.status).toBe(true);
+      const config = JSON.parse(s.info?.config ?? '{}') as { root?: string };
+      expect(config.root).toBe(daemon.root);
+    } finally {
+      await rm(path);
+    }
+  });
+
+  it('reports the cgroup driver in use on this host', async () => {
+    const rc = await daemon.client.runtime.call('RuntimeConfig', {});
+    const expected = existsSync('/run/systemd/system') ? 'SYSTEMD' : 'CGROUPFS';
+    expect(rc.linux?.cgroup_driver).toBe(expected);
+  });
+
+  it('answers UNIMPLEMENTED naming the method for RPCs not built yet', async () => {
+    const run = await grpcError(daemon.client.runtime.call('RunPodSandbox', {}));
+    expect(run.code).toBe(grpcStatus.UNIMPLEMENTED);
+    expect(run.details).toContain('runtime.v1.RuntimeService/RunPodSandbox');
+    const pull = await grpcError(daemon.client.image.call('PullImage', { image: { image: 'busybox' } }));
+    expect(pull.code).toBe(grpcStatus.UNIMPLEMENTED);
+    expect(pull.details).toContain('runtime.v1.ImageService/PullImage');
+  });
+
+  it('answers UNIMPLEMENTED on a server-streaming RPC too', async () => {
+    const raw = daemon.client.runtime.raw as unknown as {
+      GetContainerEvents(req: object): NodeJS.EventEmitter;
+    };
+    const err = await new Promise<ServiceError>((resolve) => {
+      const stream = raw.GetContainerEvents({});
+      stream.on('error', resolve);
+      stream.on('data', () => undefined);
+    });
+    expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
+    expect(err.details).toContain('GetContainerEvents');
+  });
+
+  it('creates the socket with mode 0660 and the state dirs with 0700', () => {
+    expect(statSync(daemon.socket).mode & 0o777).toBe(0o660);
+    expect(statSync(daemon.root).mode & 0o777).toBe(0o700);
+    expect(statSync(daemon.state).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('daemon lifecycle', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  it('runs two daemons side by side in different temp dirs', async () => {
+    const a = await startKeelson();
+    cleanup.push(() => a.destroy());
+    const b = await startKeelson();
+    cleanup.push(() => b.destroy());
+    expect(a.socket).not.toBe(b.socket);
+    const [va, vb] = await Promise.all([
+      a.client.runtime.call('Version', {}),
+      b.client.runtime.call('Version', {}),
+    ]);
+    expect(va.runtime_name).toBe('keelson');
+    expect(vb.runtime_name).toBe('keelson');
+  });
+
+  it('refuses a second daemon on the same socket, and the first keeps serving', async () => {
+    const first = await startKeelson();
+    cleanup.push(() => first.destroy());
+    const other = await mkdtemp(join(tmpdir(), 'keelson-it-'));
+    cleanup.push(() => rm(other, { recursive: true, force: true }));
+    const err = await startKeelson({
+      args: ['--root', join(other, 'root'), '--state', join(other, 'state'), '--socket', first.socket],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DaemonStartError);
+    expect((err as DaemonStartError).exitCode).not.toBe(0);
+    expect((err as DaemonStartError).stderr).toContain(`already using socket ${first.socket}`);
+    expect((err as DaemonStartError).stderr).toContain(`pid ${first.process.pid}`);
+    expect((await first.client.runtime.call('Version', {})).runtime_name).toBe('keelson');
+  });
+
+  it('refuses a second daemon on the same root dir', async () => {
+    const first = await startKeelson();
+    cleanup.push(() => first.destroy());
+    const other = await mkdtemp(join(tmpdir(), 'keelson-it-'));
+    cleanup.push(() => rm(other, { recursive: true, force: true }));
+    const err = (await startKeelson({
+      args: ['--root', first.root, '--state', join(other, 'state')],
+    }).catch((e: unknown) => e)) as DaemonStartError;
+    expect(err).toBeInstanceOf(DaemonStartError);
+    expect(err.stderr).toContain(`already using root dir ${first.root}`);
+  });
+
+  it('shuts down cleanly on SIGTERM, removing its socket', async () => {
+    const d = await startKeelson();
+    cleanup.push(() => d.destroy());
+    expect(await d.stop()).toBe(0);
+    expect(existsSync(d.socket)).toBe(false);
+    expect(d.logs()).toContain('keelson stopped');
+  });
+
+  it('replaces the stale socket left by a killed daemon', async () => {
+    const first = await startKeelson();
+    await first.kill();
+    expect(existsSync(first.socket)).toBe(true);
+    const second = await startKeelson({ base: first.base });
+    cleanup.push(() => second.destroy());
+    expect((await second.client.runtime.call('Version', {})).runtime_name).toBe('keelson');
+  });
+
+  it('refuses a socket path that holds something other than a socket', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-it-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const notSocket = join(dir, 'regular-file');
+    await writeFile(notSocket, 'keep me');
+    const err = (await startKeelson({
+      args: ['--root', join(dir, 'root'), '--state', join(dir, 'state'), '--socket', notSocket],
+    }).catch((e: unknown) => e)) as DaemonStartError;
+    expect(err).toBeInstanceOf(DaemonStartError);
+    expect(err.stderr).toContain('exists and is not a socket');
+    expect(statSync(notSocket).isFile()).toBe(true);
+  });
+
+  it('rejects a config file with an unknown key, naming the key', async () => {
+    const err = (await startKeelson({ configToml: '[runtime]\ndefault_handlr = "runc"\n' }).catch(
+      (e: unknown) => e,
+    )) as DaemonStartError;
+    expect(err).toBeInstanceOf(DaemonStartError);
+    expect(err.exitCode).not.toBe(0);
+    expect(err.stderr).toContain('unknown key "runtime.default_handlr"');
+  });
+});
