@@ -41,6 +41,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 
+# better-sqlite3 is built from its bundled sources: install scripts stay off above (they would
+# try to download prebuilt binaries), so build it here, once.
+if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
+  say "building better-sqlite3 (about a minute)"
+  npx --no-install node-gyp rebuild --release --directory=node_modules/better-sqlite3 --loglevel=error >/dev/null
+fi
+
 # The native addon, when its sources are newer than the built module.
 addon=native/build/Release/keelson_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" \( -name '*.c' -o -name '*.h' -o -name '*.gyp' \))" ]; then

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { KEELSON_VERSION } from '../version.js';
 import { lockAll, type HeldLocks } from './locks.js';
 import { nodeInfo } from './node-info.js';
+import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
 
 export interface RunningDaemon {
@@ -26,7 +27,9 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     { what: `state dir ${config.state}`, lockPath: join(config.state, 'keelson.lock') },
     { what: `socket ${config.socket}`, lockPath: `${config.socket}.lock` },
   ]);
+  let db: Db | undefined;
   try {
+    db = openDatabase(join(config.root, 'keelson.db'));
     const cgroupHost = probeCgroupHost();
     const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
     const node = nodeInfo(config, cgroupDriver, cgroupHost);
@@ -42,11 +45,13 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       async stop() {
         await server.close();
         await unlink(config.socket).catch(() => undefined);
+        db?.close();
         locks.release();
         log.info('keelson stopped');
       },
     };
   } catch (err) {
+    db?.close();
     locks.release();
     throw err;
   }
