@@ -7,6 +7,19 @@ cd "$(dirname "$0")/.."
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# Runs a build step quietly, showing its output only when it fails.
+quiet() {
+  local log
+  log=$(mktemp /tmp/keelson-setup-XXXXXX.log)
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    say "failed: $*"
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 if [ "$(id -u)" != 0 ]; then
   say "keelson runs containers and must be set up as root (try: sudo $0)"
   exit 1
@@ -31,28 +44,28 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  quiet apt-get update
+  quiet apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
 # npm dependencies, when the lockfile changed since the last install.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
-  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  quiet npm ci --ignore-scripts --no-audit --no-fund
 fi
 
 # better-sqlite3 is built from its bundled sources: install scripts stay off above (they would
 # try to download prebuilt binaries), so build it here, once.
 if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
   say "building better-sqlite3 (about a minute)"
-  npx --no-install node-gyp rebuild --release --directory=node_modules/better-sqlite3 --loglevel=error >/dev/null
+  quiet npx --no-install node-gyp rebuild --release --directory=node_modules/better-sqlite3
 fi
 
 # The native addon, when its sources are newer than the built module.
 addon=native/build/Release/keelson_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" \( -name '*.c' -o -name '*.h' -o -name '*.gyp' \))" ]; then
   say "building the native addon"
-  npx --no-install node-gyp rebuild --directory=native --loglevel=error >/dev/null
+  quiet npx --no-install node-gyp rebuild --directory=native
 fi
 
 # The TypeScript build, when any input is newer than the last build.
