@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
 import { ConfigError, messageOf } from '../errors.js';
+import { fieldPath } from '../field-path.js';
 import { defaultConfig, socketIn } from './defaults.js';
 import { configSchema, type Config, type ConfigFile } from './schema.js';
 
@@ -74,7 +75,7 @@ function checkAgainstSchema(value: unknown, source: string): void {
 }
 
 function describeSchemaError(e: ErrorObject): string {
-  const key = keyName(e.instancePath);
+  const key = fieldPath(e.instancePath);
   if (e.keyword === 'additionalProperties') {
     const extra = String((e.params as { additionalProperty: string }).additionalProperty);
     return `unknown key "${key ? `${key}.${extra}` : extra}"`;
@@ -87,15 +88,6 @@ function describeSchemaError(e: ErrorObject): string {
     return `key "${key}" must be an absolute path`;
   }
   return `key "${key || '(top level)'}" ${e.message ?? 'is invalid'}`;
-}
-
-/** "/cni/bin_dirs/0" -> "cni.bin_dirs[0]" */
-function keyName(instancePath: string): string {
-  return instancePath
-    .split('/')
-    .filter(Boolean)
-    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
-    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
 }
 
 function mergeDeep(base: object, over: object): object {
