@@ -1,0 +1,31 @@
+// PodSandboxStats: the pod cgroup's CPU, memory and process count, and the network counters
+// of the interfaces inside the pod's netns.
+import { readCgroupStats, type CgroupStats } from '../cgroup/stats.js';
+import type { CgroupMount } from '../cgroup/hierarchy.js';
+import { readNetnsCounters, type InterfaceCounters } from './netns-stats.js';
+import type { SandboxRecord } from './types.js';
+
+export interface SandboxStats {
+  record: SandboxRecord;
+  timestampNs: string;
+  cgroup: CgroupStats;
+  /** Interfaces of the pod's netns except loopback; empty for host-network pods. */
+  interfaces: InterfaceCounters[];
+  /** The interface the CNI result put in the pod (eth0), when present. */
+  defaultInterface: InterfaceCounters | null;
+}
+
+export async function sandboxStats(record: SandboxRecord, mounts: readonly CgroupMount[], timeoutMs: number): Promise<SandboxStats> {
+  const timestampNs = (BigInt(Date.now()) * 1_000_000n).toString();
+  const cgroup = await readCgroupStats(mounts, record.cgroup.path);
+  let interfaces: InterfaceCounters[] = [];
+  if (record.namespaces.net && record.state === 'SANDBOX_READY') {
+    try {
+      interfaces = (await readNetnsCounters(record.namespaces.net, timeoutMs)).filter((i) => i.name !== 'lo');
+    } catch {
+      interfaces = []; // the netns went away between the check and the read
+    }
+  }
+  const ifName = record.cni?.ifName ?? 'eth0';
+  return { record, timestampNs, cgroup, interfaces, defaultInterface: interfaces.find((i) => i.name === ifName) ?? null };
+}
