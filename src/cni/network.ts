@@ -1,7 +1,7 @@
 // The pod network through CNI: runs the chain of the network config in use for ADD (with
 // prevResult chaining and runtimeConfig capabilities), CHECK, DEL (reverse order, from the
 // cached attachment), STATUS and GC.
-import { existsSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { FailedPreconditionError, messageOf } from '../errors.js';
 import { AttachmentCache, type AttachmentKey, type CachedAttachment } from './cache.js';
 import { CniPluginError } from './errors.js';
@@ -106,7 +106,7 @@ export class CniNetwork {
     if (network) entry = await this.cache.get({ network, containerId: key.containerId, ifName });
     if (!entry) entry = (await this.cache.list()).find((e) => e.containerId === key.containerId && e.ifName === ifName) ?? null;
     const config = entry?.config ?? (await this.config());
-    const netns = key.netns !== '' && existsSync(key.netns) ? key.netns : '';
+    const netns = isNamespaceFile(key.netns) ? key.netns : '';
     const errors: Error[] = [];
     for (const plugin of [...config.plugins].reverse()) {
       const path = findPlugin(plugin.type, this.opts.binDirs);
@@ -238,4 +238,16 @@ export function pluginStdin(config: NetworkConfigFile, plugin: PluginConfig, run
   if (Object.keys(runtimeConfig).length > 0) stdin.runtimeConfig = runtimeConfig;
   if (prev) stdin.prevResult = prev;
   return stdin;
+}
+
+const NSFS_MAGIC = 0x6e736673;
+
+/** True when path is a live namespace file (a pinned nsfs mount), not a leftover plain file. */
+function isNamespaceFile(path: string): boolean {
+  if (path === '') return false;
+  try {
+    return statfsSync(path).type === NSFS_MAGIC;
+  } catch {
+    return false;
+  }
 }

@@ -2,14 +2,15 @@
 // of the interfaces inside the pod's netns.
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats.js';
 import type { CgroupMount } from '../cgroup/hierarchy.js';
-import { readNetnsCounters, type InterfaceCounters } from './netns-stats.js';
+import { readFile } from 'node:fs/promises';
+import { parseProcNetDev, readNetnsCounters, type InterfaceCounters } from './netns-stats.js';
 import type { SandboxRecord } from './types.js';
 
 export interface SandboxStats {
   record: SandboxRecord;
   timestampNs: string;
   cgroup: CgroupStats;
-  /** Interfaces of the pod's netns except loopback; empty for host-network pods. */
+  /** Interfaces of the pod's netns except loopback (the host's for host-network pods). */
   interfaces: InterfaceCounters[];
   /** The interface the CNI result put in the pod (eth0), when present. */
   defaultInterface: InterfaceCounters | null;
@@ -19,7 +20,10 @@ export async function sandboxStats(record: SandboxRecord, mounts: readonly Cgrou
   const timestampNs = (BigInt(Date.now()) * 1_000_000n).toString();
   const cgroup = await readCgroupStats(mounts, record.cgroup.path);
   let interfaces: InterfaceCounters[] = [];
-  if (record.namespaces.net && record.state === 'SANDBOX_READY') {
+  if (record.hostNetwork) {
+    // The pod's network is the host's: its interfaces are the host's.
+    interfaces = parseProcNetDev(await readFile('/proc/self/net/dev', 'utf8')).filter((i) => i.name !== 'lo');
+  } else if (record.namespaces.net && record.state === 'SANDBOX_READY') {
     try {
       interfaces = (await readNetnsCounters(record.namespaces.net, timeoutMs)).filter((i) => i.name !== 'lo');
     } catch {
