@@ -51,7 +51,7 @@ export async function createPodCgroup(mounts: readonly CgroupMount[], path: stri
       created.dirs.push(dir);
     }
   } catch (err) {
-    await removeCgroupDirs(created.createdDirs).catch(() => undefined);
+    await removeCgroupDirs(created.createdDirs, path).catch(() => undefined);
     throw new Error(`cannot create pod cgroup ${path}: ${messageOf(err)}`, { cause: err });
   }
   return created;
@@ -78,10 +78,16 @@ async function inheritCpuset(parent: string, dir: string): Promise<void> {
   }
 }
 
-/** Removes the given dirs bottom-up; a dir already gone is fine, a busy one is retried briefly. */
-export async function removeCgroupDirs(createdDirs: readonly string[]): Promise<void> {
+/**
+ * Removes the dirs a pod created, bottom-up. The pod's own cgroup (a dir ending in podPath)
+ * must go, and is retried briefly while busy; the levels above it may be shared with other
+ * pods created later, so they are tried once and left when not empty.
+ */
+export async function removeCgroupDirs(createdDirs: readonly string[], podPath: string): Promise<void> {
   const errors: string[] = [];
+  const leafSuffix = '/' + podPath.split('/').filter((s) => s !== '').join('/');
   for (const dir of [...createdDirs].reverse()) {
+    const leaf = dir.endsWith(leafSuffix);
     for (let attempt = 0; ; attempt++) {
       try {
         await rmdir(dir);
@@ -89,6 +95,7 @@ export async function removeCgroupDirs(createdDirs: readonly string[]): Promise<
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
+        if (!leaf && (code === 'EBUSY' || code === 'ENOTEMPTY')) break;
         if (code === 'EBUSY' && attempt < 20) {
           await new Promise((r) => setTimeout(r, 50));
           continue;

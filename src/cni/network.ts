@@ -89,6 +89,9 @@ export class CniNetwork {
       } catch (err) {
         throw new CniPluginError({ plugin: plugin.type, command: 'ADD', cniMsg: messageOf(err) });
       }
+      // Each plugin's result is kept as it comes, so that if a later plugin fails the DEL still
+      // hands the earlier ones (firewall, ipMasq) the IPs they must clean up.
+      if (i < config.plugins.length - 1) await this.cache.put({ ...entry, result: prev });
     }
     if (!prev) throw new CniPluginError({ plugin: config.name, command: 'ADD', cniMsg: 'the chain returned no result' });
     await this.cache.put({ ...entry, result: prev });
@@ -96,16 +99,19 @@ export class CniNetwork {
   }
 
   /**
-   * DEL through the chain in reverse, with the config and result cached at ADD (the current
-   * config when nothing was cached). Every plugin is called even if one fails; the cache entry
-   * goes only when all succeeded. A netns that is gone is passed as '' (the spec allows it).
+   * DEL through the chain in reverse, with the config and result cached at ADD. No cache entry
+   * means no ADD ever ran (it is written first), so there is nothing to do. Every plugin is
+   * called even if one fails; the cache entry goes only when all succeeded. A netns that is
+   * gone is passed as '' (the spec allows it).
    */
   async del(key: { containerId: string; netns: string; ifName?: string }, network?: string): Promise<void> {
     const ifName = key.ifName ?? DEFAULT_IFNAME;
     let entry: CachedAttachment | null = null;
     if (network) entry = await this.cache.get({ network, containerId: key.containerId, ifName });
     if (!entry) entry = (await this.cache.list()).find((e) => e.containerId === key.containerId && e.ifName === ifName) ?? null;
-    const config = entry?.config ?? (await this.config());
+    // The entry is written before the first plugin's ADD: without one, nothing was set up.
+    if (!entry) return;
+    const config = entry.config;
     const netns = isNamespaceFile(key.netns) ? key.netns : '';
     const errors: Error[] = [];
     for (const plugin of [...config.plugins].reverse()) {
@@ -114,12 +120,12 @@ export class CniNetwork {
         errors.push(new Error(`CNI plugin "${plugin.type}" not found in ${this.opts.binDirs.join(', ')}`));
         continue;
       }
-      const prev = atLeast(config.cniVersion, '0.4.0') ? entry?.result ?? null : null;
+      const prev = atLeast(config.cniVersion, '0.4.0') ? entry.result : null;
       try {
         await invokePlugin({
-          pluginPath: path, command: 'DEL', config: pluginStdin(config, plugin, entry?.runtimeConfig ?? {}, prev),
+          pluginPath: path, command: 'DEL', config: pluginStdin(config, plugin, entry.runtimeConfig, prev),
           binDirs: this.opts.binDirs, timeoutMs: this.opts.timeoutMs, containerId: key.containerId,
-          netns, ifName, args: entry?.args ?? [],
+          netns, ifName, args: entry.args,
         });
       } catch (err) {
         errors.push(err instanceof Error ? err : new Error(String(err)));

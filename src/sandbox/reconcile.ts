@@ -82,7 +82,7 @@ async function rollBackCreating(record: SandboxRecord, deps: { store: SandboxSto
 }
 
 /** Dirs nobody recorded: no cgroup is known for them. */
-function orphanRecord(id: string): { id: string; cgroup: { createdDirs: string[] } } {
-  return { id, cgroup: { createdDirs: [] } };
+function orphanRecord(id: string): { id: string; cgroup: { createdDirs: string[]; path: string } } {
+  return { id, cgroup: { createdDirs: [], path: '' } };
 }
 
