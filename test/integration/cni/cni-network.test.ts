@@ -53,7 +53,7 @@ describe('CNI driver', () => {
     return existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LoggedCall) : [];
   }
 
-  it('chains ADD with prevResult and capabilities, CHECKs, and DELs from the cache after a "restart"', async () => {
+  it('chains ADD with prevResult and capabilities, and DELs from the cache after a "restart"', async () => {
     await writeFile(join(dir, 'conf', '10-net.conflist'), JSON.stringify(net.conflist));
     const a = await driver().add({
       containerId: 'c1', netns, args: [['IgnoreUnknown', '1'], ['K8S_POD_NAME', 'p']],
