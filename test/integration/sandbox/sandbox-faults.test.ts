@@ -2,7 +2,7 @@
 // and a daemon killed with pods alive. Each case checks that nothing is left on the host.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile, rm } from 'node:fs/promises';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
@@ -94,6 +94,24 @@ describe('pod sandbox faults', () => {
     // bridge and host-local ran before the failpoint: the IP they gave must be released.
     expectNothingLeft(d, net, parent);
     expect((await d.client.runtime.call('ListPodSandbox', {})).items ?? []).toEqual([]);
+  });
+
+  it('tears the network down exactly once however often Stop and Remove are called', async () => {
+    const d = await start({ configToml: BIN_DIRS_TOML });
+    const log = join(d.base, 'plugin-calls.jsonl');
+    const net = makeTestNetwork(d.base, { extraPlugins: [{ type: 'keelson-failpoint', failOn: [], log }] });
+    networks.push(net);
+    await writeNetworkConfig(d.cniConfDir, net);
+    const config = podConfig();
+    const id = (await d.client.runtime.call('RunPodSandbox', { config })).pod_sandbox_id ?? '';
+    await Promise.all([1, 2, 3].map(() => d.client.runtime.call('StopPodSandbox', { pod_sandbox_id: id })));
+    await d.client.runtime.call('StopPodSandbox', { pod_sandbox_id: id });
+    await Promise.all([1, 2].map(() => d.client.runtime.call('RemovePodSandbox', { pod_sandbox_id: id })));
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { command: string; containerId: string; args: string });
+    expect(calls.map((c) => c.command)).toEqual(['ADD', 'DEL']);
+    expect(calls[0]?.containerId).toBe(id);
+    expect(calls[0]?.args).toContain(`K8S_POD_NAME=${config.metadata?.name};`);
+    expectNothingLeft(d, net);
   });
 
   it('creates and removes 20 pods concurrently and leaves nothing behind', async () => {
