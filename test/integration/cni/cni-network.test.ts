@@ -85,7 +85,7 @@ describe('CNI driver', () => {
   });
 
   it('accepts a 0.4.0 config and reports a plugin error with code, msg and details', async () => {
-    const conflist = { ...net.conflist, cniVersion: '0.4.0' };
+    const conflist: Record<string, unknown> = { ...net.conflist, cniVersion: '0.4.0' };
     (conflist.plugins as Array<Record<string, unknown>>).at(-1)!.failOn = ['ADD'];
     await writeFile(join(dir, 'conf', '10-net.conflist'), JSON.stringify(conflist));
     const err = await driver().add({ containerId: 'c2', netns }).catch((e: unknown) => e);

@@ -198,12 +198,13 @@ describe('pod sandboxes on a CNI bridge network', () => {
     await remove(id);
 
     const before = entries(join(daemon.state, 'sandboxes'));
-    for (const sysctls of [
+    const unsafe: Array<Record<string, string>> = [
       { 'kernel.shm_rmid_forced': '1+kernel.core_pattern=|/tmp/payload' }, // CVE-2022-0811
       { 'kernel.core_pattern': '/tmp/core' },
       { 'net.ipv4.ip_forward': '1\nkernel.core_pattern=x' },
       { '../../etc': '1' },
-    ]) {
+    ];
+    for (const sysctls of unsafe) {
       const err = await grpcError(daemon.client.runtime.call('RunPodSandbox', { config: podConfig({ linux: { sysctls } }) }));
       expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
       expect(err.details).toMatch(/sysctl/);
