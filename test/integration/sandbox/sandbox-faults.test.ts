@@ -167,6 +167,26 @@ describe('pod sandbox faults', () => {
     expectNothingLeft(again, net);
   });
 
+  it('rolls back a RunPodSandbox cut short by kill -9 during CNI ADD when the daemon restarts', async () => {
+    const d = await start({ configToml: BIN_DIRS_TOML });
+    // The last plugin of the chain sleeps, so the daemon dies after bridge/host-local gave an IP.
+    const net = makeTestNetwork(d.base, { extraPlugins: [{ type: 'keelson-failpoint', failOn: [], sleepMs: 1500 }] });
+    networks.push(net);
+    await writeNetworkConfig(d.cniConfDir, net);
+    const running = d.client.runtime.call('RunPodSandbox', { config: podConfig() }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && net.allocatedIps().length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(net.allocatedIps().length).toBe(1);
+    await d.kill();
+    daemons.splice(daemons.indexOf(d), 1);
+    expect(await running).toBeInstanceOf(Error);
+    await new Promise((r) => setTimeout(r, 1600)); // the orphaned plugin finishes its sleep
+    expect(entries(join(d.state, 'sandboxes')).length).toBe(1);
+
+    const again = await start({ base: d.base, configToml: BIN_DIRS_TOML });
+    expect((await again.client.runtime.call('ListPodSandbox', {})).items ?? []).toEqual([]);
+    expectNothingLeft(again, net);
+  });
+
   it('marks a pod NOTREADY after a restart when its netns vanished, and still releases its IP', async () => {
     const d = await start();
     const net = makeTestNetwork(d.base);
