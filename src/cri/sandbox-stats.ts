@@ -46,7 +46,11 @@ function toCri(s: SandboxStats): PodSandboxStats {
   return {
     attributes: { id: r.id, metadata: { ...r.metadata }, labels: r.labels, annotations: r.annotations },
     linux: {
-      cpu: { timestamp: ts, usage_core_nano_seconds: u64(s.cgroup.cpuUsageNs) },
+      cpu: {
+        timestamp: ts,
+        usage_core_nano_seconds: u64(s.cgroup.cpuUsageNs),
+        ...(s.usageNanoCores !== null ? { usage_nano_cores: u64(s.usageNanoCores) } : {}),
+      },
       memory: {
         timestamp: ts,
         working_set_bytes: u64(s.cgroup.workingSetBytes),

@@ -14,9 +14,18 @@ export interface SandboxStats {
   interfaces: InterfaceCounters[];
   /** The interface the CNI result put in the pod (eth0), when present. */
   defaultInterface: InterfaceCounters | null;
+  /** CPU use since the previous sample of this sandbox, in nanocores; null on the first one. */
+  usageNanoCores: bigint | null;
 }
 
-export async function sandboxStats(record: SandboxRecord, mounts: readonly CgroupMount[], timeoutMs: number): Promise<SandboxStats> {
+/** The previous sample of a sandbox, kept by the caller to compute a rate. */
+export interface CpuSample {
+  cpuUsageNs: bigint;
+  timestampNs: bigint;
+}
+
+export async function sandboxStats(record: SandboxRecord, mounts: readonly CgroupMount[], timeoutMs: number,
+  previous: CpuSample | undefined): Promise<SandboxStats> {
   const timestampNs = (BigInt(Date.now()) * 1_000_000n).toString();
   const cgroup = await readCgroupStats(mounts, record.cgroup.path);
   let interfaces: InterfaceCounters[] = [];
@@ -31,5 +40,10 @@ export async function sandboxStats(record: SandboxRecord, mounts: readonly Cgrou
     }
   }
   const ifName = record.cni?.ifName ?? 'eth0';
-  return { record, timestampNs, cgroup, interfaces, defaultInterface: interfaces.find((i) => i.name === ifName) ?? null };
+  let usageNanoCores: bigint | null = null;
+  const elapsed = previous ? BigInt(timestampNs) - previous.timestampNs : 0n;
+  if (previous && elapsed > 0n && cgroup.cpuUsageNs >= previous.cpuUsageNs) {
+    usageNanoCores = ((cgroup.cpuUsageNs - previous.cpuUsageNs) * 1_000_000_000n) / elapsed;
+  }
+  return { record, timestampNs, cgroup, interfaces, defaultInterface: interfaces.find((i) => i.name === ifName) ?? null, usageNanoCores };
 }

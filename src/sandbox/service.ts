@@ -18,7 +18,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { SandboxLayout } from './layout.js';
 import { bandwidthOf, checkSandboxSpec, cniArgs, type SandboxSpec } from './spec.js';
 import type { SandboxStore } from './store.js';
-import { sandboxStats, type SandboxStats } from './sandbox-stats.js';
+import { sandboxStats, type CpuSample, type SandboxStats } from './sandbox-stats.js';
 import { applySysctls } from './sysctls.js';
 import { releaseLocalResources, tearDownNetwork } from './teardown.js';
 import type { SandboxContainerHooks, SandboxRecord } from './types.js';
@@ -41,6 +41,7 @@ export interface SandboxServiceOptions {
 export class SandboxService {
   readonly layout: SandboxLayout;
   readonly #locks = new KeyedMutex();
+  readonly #cpuSamples = new Map<string, CpuSample>();
   #hooks: SandboxContainerHooks | null = null;
 
   constructor(readonly opts: SandboxServiceOptions) {
@@ -68,7 +69,10 @@ export class SandboxService {
 
   /** cgroup and network counters of one sandbox. */
   async stats(idOrPrefix: string): Promise<SandboxStats> {
-    return sandboxStats(this.resolve(idOrPrefix), this.opts.cgroupMounts, this.opts.commandTimeoutMs);
+    const record = this.resolve(idOrPrefix);
+    const stats = await sandboxStats(record, this.opts.cgroupMounts, this.opts.commandTimeoutMs, this.#cpuSamples.get(record.id));
+    this.#cpuSamples.set(record.id, { cpuUsageNs: stats.cgroup.cpuUsageNs, timestampNs: BigInt(stats.timestampNs) });
+    return stats;
   }
 
   /** The container service plugs in here so Stop/Remove reach the sandbox's containers. */
@@ -236,6 +240,7 @@ export class SandboxService {
       const problems = await releaseLocalResources(this.layout, record);
       if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${id} could not release: ${problems.join('; ')}`);
       this.opts.store.delete(id);
+      this.#cpuSamples.delete(id);
     });
   }
 

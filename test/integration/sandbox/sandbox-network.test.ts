@@ -64,7 +64,9 @@ describe('pod sandboxes on a CNI bridge network', () => {
   });
 
   afterEach(() => {
-    for (const p of processes.splice(0)) if (p.pid && p.exitCode === null) process.kill(p.pid, 'SIGKILL');
+    for (const p of processes.splice(0)) {
+      if (p.pid && p.exitCode === null && p.signalCode === null) process.kill(p.pid, 'SIGKILL');
+    }
   });
 
   afterAll(async () => {
@@ -170,6 +172,32 @@ describe('pod sandboxes on a CNI bridge network', () => {
     await remove(b.id);
     expect(net.iptablesLeftovers()).toEqual([]);
     expect(net.allocatedIps()).toEqual([]);
+  });
+
+  it('reports the pod cgroup\'s cpu, memory and process count', async () => {
+    const { id, info } = await run(podConfig());
+    // A busy process in the pod's namespaces, moved into the pod cgroup of every hierarchy; it
+    // allocates after the move (cgroup v1 does not move earlier charges along).
+    const script = 'sleep 0.3; x=$(head -c 4000000 /dev/zero | tr "\\0" a); while :; do :; done';
+    const busy = spawn('nsenter', [`--net=${info.namespaces.net}`, `--ipc=${info.namespaces.ipc}`, '--', 'busybox', 'sh', '-c', script], { stdio: 'ignore' });
+    processes.push(busy);
+    await new Promise((r) => setTimeout(r, 100));
+    for (const dir of cgroupDirsLeft(info.cgroup.path)) await writeFile(join(dir, 'cgroup.procs'), String(busy.pid));
+    await new Promise((r) => setTimeout(r, 700));
+    const first = (await daemon.client.runtime.call('PodSandboxStats', { pod_sandbox_id: id })).stats?.linux;
+    expect(BigInt(first?.cpu?.usage_core_nano_seconds?.value ?? '0')).toBeGreaterThan(0n);
+    expect(BigInt(first?.memory?.usage_bytes?.value ?? '0')).toBeGreaterThan(0n);
+    expect(BigInt(first?.memory?.working_set_bytes?.value ?? '0')).toBeGreaterThan(0n);
+    expect(BigInt(first?.process?.process_count?.value ?? '0')).toBeGreaterThanOrEqual(1n);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = (await daemon.client.runtime.call('PodSandboxStats', { pod_sandbox_id: id })).stats?.linux;
+    // A busy loop uses about one core (nanocores: 1e9 per core).
+    expect(BigInt(second?.cpu?.usage_nano_cores?.value ?? '0')).toBeGreaterThan(100_000_000n);
+    const exited = new Promise((r) => busy.once('exit', r));
+    process.kill(busy.pid as number, 'SIGKILL');
+    await exited;
+    await remove(id);
+    expect(cgroupDirsLeft(info.cgroup.path)).toEqual([]);
   });
 
   it('runs a host-network pod in the host namespaces with the host interfaces', async () => {
