@@ -1,7 +1,7 @@
 // The pod network through CNI: runs the chain of the network config in use for ADD (with
 // prevResult chaining and runtimeConfig capabilities), CHECK, DEL (reverse order, from the
 // cached attachment), STATUS and GC.
-import { statfsSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { FailedPreconditionError, messageOf } from '../errors.js';
 import { AttachmentCache, type AttachmentKey, type CachedAttachment } from './cache.js';
 import { CniPluginError } from './errors.js';
@@ -50,6 +50,8 @@ const DEFAULT_IFNAME = 'eth0';
 export class CniNetwork {
   readonly loader: NetworkConfigLoader;
   readonly cache: AttachmentCache;
+  /** VERSION answers per plugin binary, kept while the binary is unchanged. */
+  readonly #versions = new Map<string, { key: string; versions: string[] }>();
 
   constructor(readonly opts: CniOptions) {
     this.loader = new NetworkConfigLoader(opts.confDir);
@@ -154,19 +156,26 @@ export class CniNetwork {
     }
   }
 
-  /** VERSION of one plugin: the spec versions it supports. */
+  /** VERSION of one plugin: the spec versions it supports (remembered until the binary changes). */
   async pluginVersions(type: string): Promise<string[]> {
+    const path = requirePlugin(type, this.opts.binDirs);
+    const st = statSync(path);
+    const key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    const known = this.#versions.get(path);
+    if (known && known.key === key) return known.versions;
     const out = await invokePlugin({
-      pluginPath: requirePlugin(type, this.opts.binDirs), command: 'VERSION', config: { cniVersion: '1.0.0' },
+      pluginPath: path, command: 'VERSION', config: { cniVersion: '1.0.0' },
       binDirs: this.opts.binDirs, timeoutMs: this.opts.timeoutMs,
     });
-    const versions = (out as { supportedVersions?: unknown } | null)?.supportedVersions;
-    return Array.isArray(versions) ? versions.filter((v): v is string => typeof v === 'string') : [];
+    const list = (out as { supportedVersions?: unknown } | null)?.supportedVersions;
+    const versions = Array.isArray(list) ? list.filter((v): v is string => typeof v === 'string') : [];
+    this.#versions.set(path, { key, versions });
+    return versions;
   }
 
   /**
-   * Ready when a config is usable, every plugin of its chain is installed, and (for 1.1.0
-   * configs) every plugin that speaks 1.1.0 answers STATUS without error.
+   * Ready when a config is usable, every plugin of its chain is installed and speaks the
+   * config's cniVersion (VERSION), and (for 1.1.0 configs) answers STATUS without error.
    */
   async status(): Promise<NetworkStatus> {
     const found = await this.loader.load();
@@ -176,10 +185,13 @@ export class CniNetwork {
     if (missing.length > 0) {
       return { ready: false, message: `${config.path}: CNI plugins not found in ${this.opts.binDirs.join(', ')}: ${missing.join(', ')}` };
     }
-    if (!atLeast(config.cniVersion, '1.1.0')) return { ready: true, message: '' };
     for (const plugin of config.plugins) {
       try {
-        if (!(await this.pluginVersions(plugin.type)).includes('1.1.0')) continue;
+        const versions = await this.pluginVersions(plugin.type);
+        if (!versions.includes(config.cniVersion)) {
+          return { ready: false, message: `${config.path}: CNI plugin ${plugin.type} does not speak cniVersion ${config.cniVersion} (it speaks ${versions.join(', ')})` };
+        }
+        if (!atLeast(config.cniVersion, '1.1.0') || !versions.includes('1.1.0')) continue;
         await invokePlugin({
           pluginPath: requirePlugin(plugin.type, this.opts.binDirs), command: 'STATUS',
           config: pluginStdin(config, plugin, {}, null), binDirs: this.opts.binDirs, timeoutMs: this.opts.timeoutMs,

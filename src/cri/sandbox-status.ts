@@ -40,7 +40,6 @@ export function statusOf(r: SandboxRecord): PodSandboxStatus {
 
 function verboseInfo(r: SandboxRecord): Record<string, unknown> {
   return {
-    pid: 0,
     phase: r.phase,
     networkPhase: r.network,
     runtimeHandler: r.runtimeHandler,

@@ -111,6 +111,10 @@ describe('CNI driver', () => {
 
   it('sends STATUS and GC to plugins that speak 1.1.0, and reports STATUS failures as not ready', async () => {
     const conf = (failOn: string[]) => JSON.stringify({ cniVersion: '1.1.0', name: 'v11', plugins: [{ type: 'keelson-failpoint-v11', failOn, log }] });
+    await writeFile(join(dir, 'conf', '10-v11.conflist'), JSON.stringify({ cniVersion: '1.1.0', name: 'v11', plugins: [{ type: 'bridge' }] }));
+    const old = await driver().status();
+    expect(old.ready).toBe(false);
+    expect(old.message).toContain('CNI plugin bridge does not speak cniVersion 1.1.0');
     await writeFile(join(dir, 'conf', '10-v11.conflist'), conf([]));
     expect(await driver().status()).toEqual({ ready: true, message: '' });
     await writeFile(join(dir, 'conf', '10-v11.conflist'), conf(['STATUS']));
