@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CniPluginError } from '../../../src/cni/errors.js';
 import { CniNetwork } from '../../../src/cni/network.js';
-import { makeTestNetwork, type TestNetwork } from '../../fixtures/cni.js';
+import { linkExists, makeTestNetwork, type TestNetwork } from '../../fixtures/cni.js';
 
 const FIXTURE_PLUGINS = fileURLToPath(new URL('../../fixtures/cni-plugins', import.meta.url));
 
@@ -82,6 +82,23 @@ describe('CNI driver', () => {
     expect(await driver().cache.list()).toEqual([]);
     // DEL again is a no-op.
     await driver().del({ containerId: 'c1', netns }, net.name);
+  });
+
+  it('passes the bandwidth capability to the bandwidth plugin, which shapes the pod\'s traffic', async () => {
+    const conflist = { ...net.conflist, plugins: [...(net.conflist.plugins as object[]).slice(0, 1), { type: 'bandwidth', capabilities: { bandwidth: true } }] };
+    await writeFile(join(dir, 'conf', '10-bw.conflist'), JSON.stringify(conflist));
+    const a = await driver().add({ containerId: 'bw1', netns, capabilities: { bandwidth: { egressRate: 10_000_000, egressBurst: 2 ** 31 - 1 } } });
+    try {
+      // The pod's egress is redirected to an ifb device the plugin made, shaped by a tbf qdisc.
+      const ifb = a.result.interfaces?.find((i) => i.name.startsWith('bwp'))?.name ?? '';
+      expect(ifb).not.toBe('');
+      expect(execFileSync('tc', ['qdisc', 'show', 'dev', ifb], { encoding: 'utf8' })).toMatch(/tbf .*rate 10Mbit/);
+      await driver().del({ containerId: 'bw1', netns }, net.name);
+      expect(linkExists(ifb)).toBe(false);
+      expect(net.allocatedIps()).toEqual([]);
+    } finally {
+      await driver().del({ containerId: 'bw1', netns }, net.name);
+    }
   });
 
   it('accepts a 0.4.0 config and reports a plugin error with code, msg and details', async () => {
