@@ -2,7 +2,7 @@
 // RunPodSandbox, limited by the pod's resources, read for stats, removed at RemovePodSandbox.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InvalidArgumentError, messageOf } from '../errors.js';
 import { type CgroupMount, v1MountOf, v2Mount } from './hierarchy.js';
 
@@ -38,23 +38,42 @@ export async function createPodCgroup(mounts: readonly CgroupMount[], path: stri
   const segments = path.split('/').filter((s) => s !== '');
   try {
     for (const mount of hierarchies(mounts)) {
-      let dir = mount.path;
-      for (const segment of segments) {
-        const parent = dir;
-        dir = join(dir, segment);
-        if (existsSync(dir)) continue;
-        if (mount.version === 2) await enableV2Controllers(parent);
-        await mkdir(dir);
-        created.createdDirs.push(dir);
-        if (mount.controllers.includes('cpuset')) await inheritCpuset(parent, dir);
+      // A shared parent may be removed by another pod's removal between our check and our
+      // mkdir (ENOENT): walk the path again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          created.dirs.push(await createLevels(mount, segments, created.createdDirs));
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+        }
       }
-      created.dirs.push(dir);
     }
   } catch (err) {
     await removeCgroupDirs(created.createdDirs, path).catch(() => undefined);
     throw new Error(`cannot create pod cgroup ${path}: ${messageOf(err)}`, { cause: err });
   }
   return created;
+}
+
+/** Makes each missing level of the path below one hierarchy's root; returns the pod's dir. */
+async function createLevels(mount: CgroupMount, segments: readonly string[], createdDirs: string[]): Promise<string> {
+  let dir = mount.path;
+  for (const segment of segments) {
+    const parent = dir;
+    dir = join(dir, segment);
+    if (existsSync(dir)) continue;
+    if (mount.version === 2) await enableV2Controllers(parent);
+    try {
+      await mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue; // another pod made it meanwhile
+      throw err;
+    }
+    createdDirs.push(dir);
+    if (mount.controllers.includes('cpuset')) await inheritCpuset(parent, dir);
+  }
+  return dir;
 }
 
 /** v2 needs controllers enabled in the parent's subtree_control before a child can use them. */
@@ -83,10 +102,13 @@ async function inheritCpuset(parent: string, dir: string): Promise<void> {
  * must go, and is retried briefly while busy; the levels above it may be shared with other
  * pods created later, so they are tried once and left when not empty.
  */
-export async function removeCgroupDirs(createdDirs: readonly string[], podPath: string): Promise<void> {
+export async function removeCgroupDirs(createdDirs: readonly string[], podPath: string,
+  opts: { alsoTryParentOf?: readonly string[] } = {}): Promise<void> {
   const errors: string[] = [];
   const leafSuffix = '/' + podPath.split('/').filter((s) => s !== '').join('/');
-  for (const dir of [...createdDirs].reverse()) {
+  // Parents shared by pods (keelson's own default parent) go when the last pod leaves them.
+  const parents = (opts.alsoTryParentOf ?? []).map((d) => dirname(d)).filter((d) => !createdDirs.includes(d));
+  for (const dir of [...createdDirs].reverse().concat(parents)) {
     const leaf = dir.endsWith(leafSuffix);
     for (let attempt = 0; ; attempt++) {
       try {

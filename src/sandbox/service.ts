@@ -264,7 +264,10 @@ export class SandboxService {
       hostPid: spec.namespaces.pid === 'NODE',
       pidMode: spec.namespaces.pid,
       namespaces: { net: null, ipc: null, uts: null },
-      cgroup: { driver: this.opts.cgroupDriver, path: cg.path, parent: cg.parentForContainers, createdDirs: [] },
+      cgroup: {
+        driver: this.opts.cgroupDriver, path: cg.path, parent: cg.parentForContainers, createdDirs: [],
+        keelsonParent: spec.cgroupParent === '',
+      },
       files: {
         dir,
         hostname: join(dir, 'hostname'),

@@ -20,7 +20,7 @@ export async function tearDownNetwork(cni: CniNetwork, record: SandboxRecord): P
 }
 
 /** Everything but the network: shm, namespaces, cgroups, dirs. */
-export async function releaseLocalResources(layout: SandboxLayout, record: Pick<SandboxRecord, 'id'> & { cgroup: { createdDirs: string[]; path: string } }): Promise<string[]> {
+export async function releaseLocalResources(layout: SandboxLayout, record: Pick<SandboxRecord, 'id'> & { cgroup: { createdDirs: string[]; path: string; keelsonParent?: boolean } }): Promise<string[]> {
   const problems: string[] = [];
   const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
     try {
@@ -33,7 +33,9 @@ export async function releaseLocalResources(layout: SandboxLayout, record: Pick<
   for (const kind of ['net', 'ipc', 'uts'] as const) {
     await step(`unpin ${kind} namespace`, () => unpinNamespace(layout.namespace(record.id, kind)));
   }
-  await step('remove cgroup', () => removeCgroupDirs(record.cgroup.createdDirs, record.cgroup.path));
+  await step('remove cgroup', () => removeCgroupDirs(record.cgroup.createdDirs, record.cgroup.path, {
+    alsoTryParentOf: record.cgroup.keelsonParent ? record.cgroup.createdDirs.filter((d) => d.endsWith(record.cgroup.path)) : [],
+  }));
   await step('remove state dir', () => rm(layout.stateDir(record.id), { recursive: true, force: true }));
   await step('remove sandbox dir', () => rm(layout.filesDir(record.id), { recursive: true, force: true }));
   return problems;

@@ -54,6 +54,8 @@ export interface SandboxRecord {
     parent: string;
     /** Dirs keelson created (removed at RemovePodSandbox); empty if the parent existed. */
     createdDirs: string[];
+    /** True when no cgroup_parent was given and the pod lives under keelson's own parent. */
+    keelsonParent: boolean;
   };
   files: { dir: string; hostname: string; hosts: string; resolvConf: string; shm: string | null };
   ips: string[];
