@@ -321,4 +321,15 @@ describe('pod sandboxes on a CNI bridge network', () => {
     const empty = await grpcError(daemon.client.runtime.call('StopPodSandbox', { pod_sandbox_id: '' }));
     expect(empty.code).toBe(grpcStatus.INVALID_ARGUMENT);
   });
+
+  it('stops and removes a pod whose plugin state is already gone (IP file, bridge)', async () => {
+    // (The previous test leaves masquerade rules the bridge plugin cannot find without the netns.)
+    const before = net.iptablesLeftovers();
+    const { id, ip } = await run(podConfig({ port_mappings: [{ protocol: 'TCP', container_port: 80, host_port: randomInt(30000, 40000) }] }));
+    execFileSync('rm', ['-f', join(net.ipamDir, ip)]);
+    execFileSync('ip', ['link', 'del', net.bridge]);
+    await remove(id);
+    expect(entries(join(daemon.state, 'sandboxes'))).not.toContain(id);
+    expect(net.iptablesLeftovers()).toEqual(before);
+  });
 });
