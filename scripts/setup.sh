@@ -77,3 +77,38 @@ if [ ! -f "$stamp" ] || [ -n "$(find src reference scripts/gen-cri-types.mjs tsc
   chmod +x dist/cli/main.js
   touch "$stamp"
 fi
+
+# The default pod network, unless a CNI network config is already there: bridge keelson0 with
+# host-local IPAM, then firewall, portmap and loopback. KEELSON_CNI_BRIDGE and
+# KEELSON_CNI_SUBNET choose the bridge and the subnet; KEELSON_CNI_CONF_DIR the directory.
+cni_conf_dir=${KEELSON_CNI_CONF_DIR:-/etc/cni/net.d}
+cni_bridge=${KEELSON_CNI_BRIDGE:-keelson0}
+cni_subnet=${KEELSON_CNI_SUBNET:-10.88.0.0/16}
+if ! compgen -G "$cni_conf_dir/*.conflist" >/dev/null && ! compgen -G "$cni_conf_dir/*.conf" >/dev/null &&
+  ! compgen -G "$cni_conf_dir/*.json" >/dev/null; then
+  say "installing the default pod network $cni_conf_dir/10-keelson.conflist (bridge $cni_bridge, subnet $cni_subnet)"
+  mkdir -p "$cni_conf_dir"
+  cat >"$cni_conf_dir/10-keelson.conflist" <<CONF
+{
+  "cniVersion": "1.0.0",
+  "name": "keelson",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$cni_bridge",
+      "isGateway": true,
+      "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "$cni_subnet" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }]
+      }
+    },
+    { "type": "firewall", "backend": "iptables" },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "loopback" }
+  ]
+}
+CONF
+fi

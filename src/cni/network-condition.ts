@@ -1,14 +1,12 @@
-import type { Config } from '../config/schema.js';
 import type { Condition } from '../container/runtime-condition.js';
-import { findNetworkConfig } from './network-config.js';
+import type { CniNetwork } from './network.js';
 
-/** NetworkReady: a usable network config exists. kubelet keeps pods off the node until then. */
-export async function networkCondition(config: Config): Promise<Condition> {
-  const found = await findNetworkConfig(config.cni.conf_dir);
-  if (found.config) return { ready: true, reason: '', message: '' };
-  return {
-    ready: false,
-    reason: 'NetworkPluginNotReady',
-    message: `network plugin is not ready: ${found.problems.join('; ')}`,
-  };
+/**
+ * NetworkReady: a usable network config exists, its plugins are installed and answer
+ * STATUS (1.1.0). kubelet keeps pods off the node until then.
+ */
+export async function networkCondition(network: CniNetwork): Promise<Condition> {
+  const status = await network.status();
+  if (status.ready) return { ready: true, reason: '', message: '' };
+  return { ready: false, reason: 'NetworkPluginNotReady', message: `network plugin is not ready: ${status.message}` };
 }

@@ -26,6 +26,10 @@ export function defaultConfig(): Config {
     cni: {
       conf_dir: '/etc/cni/net.d',
       bin_dirs: ['/opt/cni/bin', '/usr/lib/cni'],
+      plugin_timeout_ms: 60_000,
+    },
+    sandbox: {
+      shm_size_bytes: 64 * 1024 * 1024,
     },
   };
 }

@@ -24,6 +24,12 @@ export interface Config {
   cni: {
     conf_dir: string;
     bin_dirs: string[];
+    /** Bound on each CNI plugin call. */
+    plugin_timeout_ms: number;
+  };
+  sandbox: {
+    /** Size of each pod's /dev/shm tmpfs. */
+    shm_size_bytes: number;
   };
 }
 
@@ -74,6 +80,14 @@ export const configSchema = {
       properties: {
         conf_dir: absolutePath,
         bin_dirs: { type: 'array', items: absolutePath, minItems: 1 },
+        plugin_timeout_ms: { type: 'integer', minimum: 100, maximum: 600000 },
+      },
+    },
+    sandbox: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        shm_size_bytes: { type: 'integer', minimum: 4096, maximum: 1099511627776 },
       },
     },
   },

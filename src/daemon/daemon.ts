@@ -10,6 +10,7 @@ import { lockAll, type HeldLocks } from './locks.js';
 import { nodeInfo } from './node-info.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
+import { startSandboxService } from './sandbox-wiring.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -32,10 +33,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     db = openDatabase(join(config.root, 'keelson.db'));
     const cgroupHost = probeCgroupHost();
     const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
-    const node = nodeInfo(config, cgroupDriver, cgroupHost);
+    const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, log);
+    const node = nodeInfo(config, cgroupDriver, cgroupHost, cni);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node }), log });
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes }), log });
     await server.listen();
     log.info(
       { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },

@@ -1,5 +1,6 @@
 import type { CgroupDriver, CgroupHost } from '../cgroup/detect.js';
 import { networkCondition } from '../cni/network-condition.js';
+import type { CniNetwork } from '../cni/network.js';
 import type { Config } from '../config/schema.js';
 import { availableHandlers, runtimeCondition, type Condition } from '../container/runtime-condition.js';
 
@@ -13,13 +14,13 @@ export interface NodeInfo {
   runtimeHandlers(): string[];
 }
 
-export function nodeInfo(config: Config, cgroupDriver: CgroupDriver, cgroupHost: CgroupHost): NodeInfo {
+export function nodeInfo(config: Config, cgroupDriver: CgroupDriver, cgroupHost: CgroupHost, network: CniNetwork): NodeInfo {
   return {
     config,
     cgroupDriver,
     cgroupHost,
     runtimeCondition: () => runtimeCondition(config),
-    networkCondition: () => networkCondition(config),
+    networkCondition: () => networkCondition(network),
     runtimeHandlers: () => availableHandlers(config),
   };
 }

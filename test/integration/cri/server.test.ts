@@ -70,9 +70,9 @@ describe('CRI server over the unix socket', () => {
   });
 
   it('answers UNIMPLEMENTED naming the method for RPCs not built yet', async () => {
-    const run = await grpcError(daemon.client.runtime.call('RunPodSandbox', {}));
+    const run = await grpcError(daemon.client.runtime.call('CheckpointContainer', {}));
     expect(run.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(run.details).toContain('runtime.v1.RuntimeService/RunPodSandbox');
+    expect(run.details).toContain('runtime.v1.RuntimeService/CheckpointContainer');
     const pull = await grpcError(daemon.client.image.call('PullImage', { image: { image: 'busybox' } }));
     expect(pull.code).toBe(grpcStatus.UNIMPLEMENTED);
     expect(pull.details).toContain('runtime.v1.ImageService/PullImage');

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Builds the benchmarks with the sources and fixtures they import into dist-bench/ and runs
+# one: bench/run.sh sandbox [args...]. The links let compiled code find the built daemon,
+# the CRI descriptor and the native addon at the same relative paths as in the repository.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:?usage: bench/run.sh <bench> [args...]}
+shift
+scripts/setup.sh
+npx --no-install tsc -p bench/tsconfig.json
+for d in dist reference native; do ln -sfn "../$d" "dist-bench/$d"; done
+exec node "dist-bench/bench/$name.js" "$@"

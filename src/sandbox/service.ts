@@ -1,0 +1,303 @@
+// Pod sandboxes: RunPodSandbox, Stop, Remove, and the record other services read. Each
+// sandbox has its own lock; nothing global is held across CNI or other external calls.
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { CgroupDriver } from '../cgroup/detect.js';
+import type { CgroupMount } from '../cgroup/hierarchy.js';
+import { podCgroupPath } from '../cgroup/cgroup-path.js';
+import { applyPodResources, createPodCgroup } from '../cgroup/pod-cgroup.js';
+import type { CniCapabilities, CniNetwork } from '../cni/network.js';
+import { podIpsOf } from '../cni/result.js';
+import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { pinNamespaces, type NamespaceTargets } from '../native.js';
+import { hostsText, mountShm, resolvConfText, writePodFile } from './pod-files.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { SandboxLayout } from './layout.js';
+import { bandwidthOf, checkSandboxSpec, cniArgs, type SandboxSpec } from './spec.js';
+import type { SandboxStore } from './store.js';
+import { sandboxStats, type CpuSample, type SandboxStats } from './sandbox-stats.js';
+import { applySysctls } from './sysctls.js';
+import { releaseLocalResources, tearDownNetwork } from './teardown.js';
+import type { SandboxContainerHooks, SandboxRecord } from './types.js';
+
+export interface SandboxServiceOptions {
+  root: string;
+  state: string;
+  store: SandboxStore;
+  cni: CniNetwork;
+  cgroupDriver: CgroupDriver;
+  cgroupMounts: readonly CgroupMount[];
+  defaultHandler: string;
+  handlers: () => string[];
+  shmSizeBytes: number;
+  /** Bound on helper programs (nsenter sysctl/cat). */
+  commandTimeoutMs: number;
+  log: Logger;
+}
+
+export class SandboxService {
+  readonly layout: SandboxLayout;
+  readonly #locks = new KeyedMutex();
+  readonly #cpuSamples = new Map<string, CpuSample>();
+  #hooks: SandboxContainerHooks | null = null;
+
+  constructor(readonly opts: SandboxServiceOptions) {
+    this.layout = new SandboxLayout(opts.root, opts.state);
+  }
+
+  /** The record of a sandbox by its full id, or null. */
+  get(id: string): SandboxRecord | null {
+    return this.opts.store.get(id);
+  }
+
+  /** A sandbox by full id or unique prefix; NotFound otherwise. */
+  resolve(idOrPrefix: string): SandboxRecord {
+    const exact = this.opts.store.get(idOrPrefix);
+    if (exact) return exact;
+    const matches = idOrPrefix.length >= 3 ? this.opts.store.findByPrefix(idOrPrefix) : [];
+    if (matches.length === 1) return matches[0] as SandboxRecord;
+    if (matches.length > 1) throw new NotFoundError(`pod sandbox id prefix ${JSON.stringify(idOrPrefix)} is ambiguous`);
+    throw new NotFoundError(`pod sandbox ${JSON.stringify(idOrPrefix)} not found`);
+  }
+
+  list(): SandboxRecord[] {
+    return this.opts.store.list();
+  }
+
+  /** cgroup and network counters of one sandbox. */
+  async stats(idOrPrefix: string): Promise<SandboxStats> {
+    const record = this.resolve(idOrPrefix);
+    const stats = await sandboxStats(record, this.opts.cgroupMounts, this.opts.commandTimeoutMs, this.#cpuSamples.get(record.id));
+    this.#cpuSamples.set(record.id, { cpuUsageNs: stats.cgroup.cpuUsageNs, timestampNs: BigInt(stats.timestampNs) });
+    return stats;
+  }
+
+  /** The container service plugs in here so Stop/Remove reach the sandbox's containers. */
+  setContainerHooks(hooks: SandboxContainerHooks | null): void {
+    this.#hooks = hooks;
+  }
+
+  /** Records a container in a ready sandbox (RemovePodSandbox then removes it first). */
+  registerContainer(sandboxId: string, containerId: string): void {
+    const record = this.opts.store.get(sandboxId);
+    if (!record) throw new NotFoundError(`pod sandbox ${sandboxId} not found`);
+    if (record.state !== 'SANDBOX_READY') throw new FailedPreconditionError(`pod sandbox ${sandboxId} is not ready`);
+    this.opts.store.addContainer(sandboxId, containerId);
+  }
+
+  unregisterContainer(sandboxId: string, containerId: string): void {
+    this.opts.store.removeContainer(sandboxId, containerId);
+  }
+
+  containersOf(sandboxId: string): string[] {
+    return this.opts.store.containers(sandboxId);
+  }
+
+  async run(spec: SandboxSpec): Promise<SandboxRecord> {
+    checkSandboxSpec(spec, this.opts.handlers());
+    const id = randomBytes(32).toString('hex');
+    const record = this.#newRecord(id, spec);
+    this.opts.store.insert(record); // reserves the name; AlreadyExists when taken
+    return this.#locks.run(id, async () => {
+      let step = 'prepare dirs';
+      try {
+        await mkdir(this.layout.filesDir(id), { recursive: true, mode: 0o711 });
+        await mkdir(join(this.layout.stateDir(id), 'ns'), { recursive: true, mode: 0o711 });
+
+        step = 'pin namespaces';
+        const targets: NamespaceTargets = {};
+        if (!record.hostNetwork) {
+          targets.net = this.layout.namespace(id, 'net');
+          targets.uts = this.layout.namespace(id, 'uts');
+        }
+        if (!record.hostIpc) targets.ipc = this.layout.namespace(id, 'ipc');
+        if (targets.net || targets.ipc || targets.uts) {
+          await pinNamespaces(targets, targets.uts ? { hostname: record.hostname } : {});
+        }
+        record.namespaces = { net: targets.net ?? null, ipc: targets.ipc ?? null, uts: targets.uts ?? null };
+        this.opts.store.update(record);
+
+        step = 'apply sysctls';
+        await applySysctls(spec.sysctls, { net: record.namespaces.net, ipc: record.namespaces.ipc }, this.opts.commandTimeoutMs);
+
+        if (!record.hostIpc) {
+          step = 'mount shm';
+          await mkdir(this.layout.shm(id), { recursive: true, mode: 0o755 });
+          await mountShm(this.layout.shm(id), this.opts.shmSizeBytes);
+        }
+
+        step = 'create pod cgroup';
+        const cg = await createPodCgroup(this.opts.cgroupMounts, record.cgroup.path);
+        record.cgroup.createdDirs = cg.createdDirs;
+        this.opts.store.update(record);
+        await applyPodResources(this.opts.cgroupMounts, record.cgroup.path, spec.resources);
+
+        if (!record.hostNetwork) {
+          step = 'set up the pod network (CNI ADD)';
+          record.network = 'setup-started';
+          this.opts.store.update(record); // before ADD: a crash from here on still leads to a DEL
+          const attachment = await this.opts.cni.add({
+            containerId: id, netns: record.namespaces.net as string, args: cniArgs(id, record.metadata),
+            capabilities: capabilitiesOf(spec),
+          });
+          record.network = 'up';
+          record.cni = { network: attachment.network, ifName: attachment.ifName, result: attachment.result };
+          record.ips = podIpsOf(attachment.result);
+          this.opts.store.update(record);
+        }
+
+        step = 'write pod files';
+        await writePodFile(record.files.hostname, `${record.hostname}\n`);
+        if (record.hostNetwork) await copyFile('/etc/hosts', record.files.hosts);
+        else await writePodFile(record.files.hosts, hostsText(record.hostname, record.ips));
+        await writePodFile(record.files.resolvConf, await resolvConfText(spec.dns));
+
+        record.phase = 'ready';
+        record.state = 'SANDBOX_READY';
+        this.opts.store.update(record);
+        return record;
+      } catch (err) {
+        const problems = await this.#rollback(record);
+        const kind = err instanceof KeelsonError ? err.kind : 'Internal';
+        const left = problems.length > 0 ? `; cleanup left problems: ${problems.join('; ')}` : '';
+        this.opts.log.warn({ sandbox: id, step, err: messageOf(err), problems }, 'RunPodSandbox failed and was rolled back');
+        throw new KeelsonError(kind, `RunPodSandbox failed to ${step}: ${messageOf(err)}${left}`, { cause: err });
+      }
+    });
+  }
+
+  /** Undoes a failed run. The row stays (not ready) only if the network could not be released. */
+  async #rollback(record: SandboxRecord): Promise<string[]> {
+    const problems: string[] = [];
+    try {
+      await tearDownNetwork(this.opts.cni, record);
+    } catch (err) {
+      problems.push(`CNI DEL: ${messageOf(err)}`);
+    }
+    problems.push(...(await releaseLocalResources(this.layout, record)));
+    if (record.network === 'setup-started' || record.network === 'up') {
+      // Keep the record so a later RemovePodSandbox (or the next start) retries the DEL.
+      record.phase = 'stopped';
+      record.state = 'SANDBOX_NOTREADY';
+      this.opts.store.update(record);
+    } else {
+      this.opts.store.delete(record.id);
+    }
+    return problems;
+  }
+
+  /** Stops containers, tears the network down once, and unpins the netns. Idempotent. */
+  async stop(idOrPrefix: string): Promise<void> {
+    let id: string;
+    try {
+      id = this.resolve(idOrPrefix).id;
+    } catch (err) {
+      if (err instanceof NotFoundError) return; // already removed: Stop is idempotent
+      throw err;
+    }
+    await this.#locks.run(id, async () => {
+      const record = this.opts.store.get(id);
+      if (!record) return;
+      await this.#stopLocked(record);
+    });
+  }
+
+  async #stopLocked(record: SandboxRecord): Promise<void> {
+    const containers = this.opts.store.containers(record.id);
+    if (containers.length > 0 && this.#hooks) {
+      for (const c of containers) await this.#hooks.stopContainer(c);
+    }
+    await tearDownNetwork(this.opts.cni, record); // throws: kubelet retries Stop
+    record.phase = 'stopped';
+    record.state = 'SANDBOX_NOTREADY';
+    this.opts.store.update(record);
+  }
+
+  /** Stops if needed, removes containers (cascade, as containerd does), then everything. Idempotent. */
+  async remove(idOrPrefix: string): Promise<void> {
+    let id: string;
+    try {
+      id = this.resolve(idOrPrefix).id;
+    } catch (err) {
+      if (err instanceof NotFoundError) return;
+      throw err;
+    }
+    await this.#locks.run(id, async () => {
+      const record = this.opts.store.get(id);
+      if (!record) return;
+      await this.#stopLocked(record);
+      const containers = this.opts.store.containers(id);
+      if (containers.length > 0) {
+        if (!this.#hooks) throw new FailedPreconditionError(`pod sandbox ${id} still has containers: ${containers.join(', ')}`);
+        for (const c of containers) {
+          await this.#hooks.removeContainer(c);
+          this.opts.store.removeContainer(id, c);
+        }
+      }
+      const problems = await releaseLocalResources(this.layout, record);
+      if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${id} could not release: ${problems.join('; ')}`);
+      this.opts.store.delete(id);
+      this.#cpuSamples.delete(id);
+    });
+  }
+
+  #newRecord(id: string, spec: SandboxSpec): SandboxRecord {
+    const hostNetwork = spec.namespaces.network === 'NODE';
+    const hostIpc = spec.namespaces.ipc === 'NODE';
+    const cg = podCgroupPath(this.opts.cgroupDriver, spec.cgroupParent, id);
+    const dir = this.layout.filesDir(id);
+    const hostname = spec.hostname !== '' ? spec.hostname : (hostNetwork ? osHostname() : spec.metadata.name.toLowerCase().slice(0, 63));
+    return {
+      id,
+      metadata: spec.metadata,
+      state: 'SANDBOX_NOTREADY',
+      phase: 'creating',
+      network: 'none',
+      createdAt: (BigInt(Date.now()) * 1_000_000n).toString(),
+      runtimeHandler: spec.runtimeHandler !== '' ? spec.runtimeHandler : this.opts.defaultHandler,
+      hostname,
+      hostNetwork,
+      hostIpc,
+      hostPid: spec.namespaces.pid === 'NODE',
+      pidMode: spec.namespaces.pid,
+      namespaces: { net: null, ipc: null, uts: null },
+      cgroup: {
+        driver: this.opts.cgroupDriver, path: cg.path, parent: cg.parentForContainers, createdDirs: [],
+        keelsonParent: spec.cgroupParent === '',
+      },
+      files: {
+        dir,
+        hostname: join(dir, 'hostname'),
+        hosts: join(dir, 'hosts'),
+        resolvConf: join(dir, 'resolv.conf'),
+        shm: hostIpc ? null : this.layout.shm(id),
+      },
+      ips: [],
+      cni: null,
+      labels: spec.labels,
+      annotations: spec.annotations,
+      logDirectory: spec.logDirectory,
+      portMappings: spec.portMappings,
+      sysctls: spec.sysctls,
+      securityContext: spec.securityContext,
+    };
+  }
+}
+
+function capabilitiesOf(spec: SandboxSpec): CniCapabilities {
+  const caps: CniCapabilities = {};
+  const ports = spec.portMappings.filter((p) => p.hostPort > 0);
+  if (ports.length > 0) {
+    caps.portMappings = ports.map((p) => ({
+      hostPort: p.hostPort, containerPort: p.containerPort, protocol: p.protocol.toLowerCase(),
+      ...(p.hostIp !== '' ? { hostIP: p.hostIp } : {}),
+    }));
+  }
+  if (spec.dns) caps.dns = { servers: spec.dns.servers, searches: spec.dns.searches, options: spec.dns.options };
+  const bw = bandwidthOf(spec.annotations);
+  if (bw) caps.bandwidth = bw;
+  return caps;
+}

@@ -1,0 +1,84 @@
+// Sandboxes in SQLite. The (name, namespace, uid, attempt) key is unique, so inserting the row
+// first reserves the name atomically; each change of a record is one UPDATE.
+import { migrate, type Db } from '../store/database.js';
+import { AlreadyExistsError } from '../errors.js';
+import type { SandboxRecord } from './types.js';
+
+const MIGRATION = {
+  module: 'sandboxes',
+  steps: [
+    `CREATE TABLE sandboxes (
+       id TEXT PRIMARY KEY,
+       name TEXT NOT NULL,
+       namespace TEXT NOT NULL,
+       uid TEXT NOT NULL,
+       attempt INTEGER NOT NULL,
+       record TEXT NOT NULL,
+       UNIQUE (name, namespace, uid, attempt)
+     );
+     CREATE TABLE sandbox_containers (
+       sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
+       container_id TEXT NOT NULL,
+       PRIMARY KEY (sandbox_id, container_id)
+     );`,
+  ],
+};
+
+export class SandboxStore {
+  constructor(private readonly db: Db) {
+    migrate(db, MIGRATION);
+  }
+
+  /** Inserts a new record; AlreadyExists when a sandbox with the same name key exists. */
+  insert(record: SandboxRecord): void {
+    const m = record.metadata;
+    try {
+      this.db.prepare('INSERT INTO sandboxes (id, name, namespace, uid, attempt, record) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(record.id, m.name, m.namespace, m.uid, m.attempt, JSON.stringify(record));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') {
+        const other = this.db.prepare('SELECT id FROM sandboxes WHERE name = ? AND namespace = ? AND uid = ? AND attempt = ?')
+          .get(m.name, m.namespace, m.uid, m.attempt) as { id: string } | undefined;
+        throw new AlreadyExistsError(`pod sandbox name "${m.name}_${m.namespace}_${m.uid}_${m.attempt}" is reserved for ${other?.id ?? 'another sandbox'}`);
+      }
+      throw err;
+    }
+  }
+
+  update(record: SandboxRecord): void {
+    this.db.prepare('UPDATE sandboxes SET record = ? WHERE id = ?').run(JSON.stringify(record), record.id);
+  }
+
+  get(id: string): SandboxRecord | null {
+    const row = this.db.prepare('SELECT record FROM sandboxes WHERE id = ?').get(id) as { record: string } | undefined;
+    return row ? (JSON.parse(row.record) as SandboxRecord) : null;
+  }
+
+  /** Ids starting with prefix (for CRI's truncated ids). */
+  findByPrefix(prefix: string): SandboxRecord[] {
+    const rows = this.db.prepare("SELECT record FROM sandboxes WHERE substr(id, 1, ?) = ?").all(prefix.length, prefix) as Array<{ record: string }>;
+    return rows.map((r) => JSON.parse(r.record) as SandboxRecord);
+  }
+
+  list(): SandboxRecord[] {
+    const rows = this.db.prepare('SELECT record FROM sandboxes ORDER BY rowid').all() as Array<{ record: string }>;
+    return rows.map((r) => JSON.parse(r.record) as SandboxRecord);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(id);
+  }
+
+  addContainer(sandboxId: string, containerId: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO sandbox_containers (sandbox_id, container_id) VALUES (?, ?)').run(sandboxId, containerId);
+  }
+
+  removeContainer(sandboxId: string, containerId: string): void {
+    this.db.prepare('DELETE FROM sandbox_containers WHERE sandbox_id = ? AND container_id = ?').run(sandboxId, containerId);
+  }
+
+  containers(sandboxId: string): string[] {
+    const rows = this.db.prepare('SELECT container_id FROM sandbox_containers WHERE sandbox_id = ? ORDER BY rowid').all(sandboxId) as Array<{ container_id: string }>;
+    return rows.map((r) => r.container_id);
+  }
+}
