@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeelsonError, messageOf } from '../errors.js';
 import type { RuncCli } from './runc.js';
@@ -19,7 +19,8 @@ const CREATE_TIMEOUT_MS = 60_000;
 const CTL_REOPEN_LOG = 2;
 
 export class ConmonRuntime implements OciRuntime {
-  constructor(private readonly conmonPath: string, private readonly runc: RuncCli) {}
+  /** `exitDir` is shared by all containers: conmon writes <exitDir>/<id> holding the exit code. */
+  constructor(private readonly conmonPath: string, private readonly runc: RuncCli, readonly exitDir: string) {}
 
   async create(opts: CreateOptions): Promise<CreatedProcess> {
     const args = [
@@ -32,10 +33,12 @@ export class ConmonRuntime implements OciRuntime {
       '--conmon-pidfile', join(opts.stateDir, 'conmon.pid'),
       '--log-path', opts.logPath,
       '--log-size-max', String(opts.logSizeMax ?? -1),
-      '--exit-dir', opts.stateDir,
+      '--exit-dir', this.exitDir,
       '--persist-dir', opts.stateDir,
       '--socket-dir-path', opts.stateDir,
       '--log-level', 'info',
+      // conmon would sync() every filesystem after an exit: slow and not needed for the log.
+      '--no-sync-log',
     ];
     // conmon's own messages go to a file: a pipe to the daemon would SIGPIPE the monitor
     // once the daemon is gone.
@@ -66,8 +69,8 @@ export class ConmonRuntime implements OciRuntime {
   exec(id: string, opts: ExecOptions): Promise<ExecResult> { return this.runc.exec(id, opts); }
   update(id: string, resources: object): Promise<void> { return this.runc.update(id, resources); }
 
-  async readExit(stateDir: string): Promise<ExitRecord | null> {
-    const file = join(stateDir, 'exit');
+  async readExit(id: string, stateDir: string): Promise<ExitRecord | null> {
+    const file = join(this.exitDir, id);
     let text: string;
     let exitedAt: Date;
     try {
@@ -79,6 +82,10 @@ export class ConmonRuntime implements OciRuntime {
     if (!Number.isFinite(exitCode)) return null; // being written
     const oomKilled = await stat(join(stateDir, 'oom')).then(() => true, () => false);
     return { exitCode, exitedAt, oomKilled };
+  }
+
+  async clearExit(id: string): Promise<void> {
+    await rm(join(this.exitDir, id), { force: true });
   }
 
   async reopenLog(bundle: string): Promise<void> {
@@ -101,8 +108,10 @@ export class ConmonRuntime implements OciRuntime {
     const pid = await readPid(join(stateDir, 'conmon.pid'));
     if (!pid) return false;
     try {
-      const comm = await readFile(`/proc/${pid}/comm`, 'utf8');
-      return comm.trim() === 'conmon';
+      // "<pid> (<comm>) <state> ...": a zombie conmon (waiting for init to reap it) is gone.
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const match = /^\d+ \((.*)\) (\S)/.exec(stat);
+      return match?.[1] === 'conmon' && match[2] !== 'Z';
     } catch {
       return false;
     }

@@ -54,7 +54,11 @@ export interface OciRuntime {
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   update(id: string, resources: object): Promise<void>;
   /** The exit the monitor recorded, or null while the container runs. */
-  readExit(stateDir: string): Promise<ExitRecord | null>;
+  readExit(id: string, stateDir: string): Promise<ExitRecord | null>;
+  /** Forgets the recorded exit (on removal). */
+  clearExit(id: string): Promise<void>;
+  /** The directory where exit files of all containers appear, for watching. */
+  readonly exitDir: string;
   /** Asks the monitor to reopen the log file (after rotation). */
   reopenLog(bundle: string): Promise<void>;
   /** Is the monitor still alive. */

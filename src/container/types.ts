@@ -92,4 +92,6 @@ export interface ContainerRecord {
   uid: number;
   gid: number;
   additionalGids: number[];
+  /** linux.cgroupsPath of its spec. */
+  cgroupsPath: string;
 }

@@ -83,7 +83,6 @@ export function buildSpec(input: SpecInput): BuiltSpec {
       capabilities: buildCapabilities({ ...sec.capabilities, privileged }),
       noNewPrivileges: sec.noNewPrivs,
       oomScoreAdj: oom.value,
-      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1048576, soft: 1048576 }],
     },
     root: { path: input.rootfs, readonly: sec.readonlyRootfs },
     mounts,
