@@ -27,5 +27,9 @@ export function defaultConfig(): Config {
       conf_dir: '/etc/cni/net.d',
       bin_dirs: ['/opt/cni/bin', '/usr/lib/cni'],
     },
+    containers: {
+      pids_limit: 0,
+      log_size_max: -1,
+    },
   };
 }

@@ -25,6 +25,12 @@ export interface Config {
     conf_dir: string;
     bin_dirs: string[];
   };
+  containers: {
+    /** pids.max of every container; 0 for no limit. */
+    pids_limit: number;
+    /** Bytes a container's log file may reach before conmon truncates it; -1 for no limit. */
+    log_size_max: number;
+  };
 }
 
 type DeepPartial<T> = T extends string | number | boolean | string[]
@@ -74,6 +80,14 @@ export const configSchema = {
       properties: {
         conf_dir: absolutePath,
         bin_dirs: { type: 'array', items: absolutePath, minItems: 1 },
+      },
+    },
+    containers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pids_limit: { type: 'integer', minimum: 0 },
+        log_size_max: { type: 'integer', minimum: -1 },
       },
     },
   },
