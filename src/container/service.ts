@@ -205,7 +205,7 @@ export class ContainerService extends ContainerQueries {
       const now = await this.refresh(this.store.get(record.id) ?? record);
       if (now.state === 'exited') return true;
       if (Date.now() >= deadline) return false;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 10));
     }
   }
 
@@ -218,7 +218,7 @@ export class ContainerService extends ContainerQueries {
     if (current.state !== 'exited') await this.stop(id, 0);
     await runtime.delete(id);
     // conmon exits right after the container; wait so no file of it is still open.
-    for (let i = 0; i < 100 && await runtime.monitorAlive(this.stateDir(id)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 500 && await runtime.monitorAlive(this.stateDir(id)); i++) await new Promise((r) => setTimeout(r, 10));
     await this.opts.images.removeRootfs(id);
     await rm(join(this.opts.root, 'containers', id), { recursive: true, force: true });
     await rm(this.stateDir(id), { recursive: true, force: true });
