@@ -232,7 +232,13 @@ export class ContainerService extends ContainerQueries {
   protected override async refresh(record: ContainerRecord): Promise<ContainerRecord> {
     if (record.state === 'exited') return record;
     const runtime = this.runtimeFor(record.runtimeHandler);
-    const exit = await runtime.readExit(record.id, this.stateDir(record.id));
+    let exit = await runtime.readExit(record.id, this.stateDir(record.id));
+    let monitorGone = false;
+    if (!exit && !(await runtime.monitorAlive(this.stateDir(record.id)))) {
+      // conmon writes the exit file just before it exits: read again now that it is gone.
+      exit = await runtime.readExit(record.id, this.stateDir(record.id));
+      monitorGone = exit === null;
+    }
     let next: ContainerRecord | null = null;
     if (exit) {
       const cg = await readCgroupStats(this.opts.cgroupLayout, record.cgroupsPath);
@@ -242,7 +248,7 @@ export class ContainerService extends ContainerQueries {
         reason: oom ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
         message: oom ? 'the container was killed for exceeding its memory limit' : '',
       };
-    } else if (!(await runtime.monitorAlive(this.stateDir(record.id)))) {
+    } else if (monitorGone) {
       // The monitor died without an exit record (killed): the exit code is lost.
       const state = await runtime.state(record.id).catch(() => null);
       if (!state || state.status === 'stopped') {

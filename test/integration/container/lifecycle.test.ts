@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerRequest, startServiceHarness, type ServiceHarness } from '../../fixtures/container-service.js';
+import { cgroupExists } from '../../fixtures/pod-provider.js';
 
 let h: ServiceHarness;
 
@@ -86,5 +87,37 @@ describe('container lifecycle (runc under conmon)', () => {
     await expect(h.service.create(pod.id, containerRequest({ name: 'dup', command: ['true'] }))).rejects.toThrow(/already exists/);
     await h.service.remove(id);
     expect(existsSync(join(h.base, 'root', 'containers', id))).toBe(false);
+  });
+
+  it('removes a created, never started container', async () => {
+    const pod = await h.pods.createPod();
+    const id = await h.service.create(pod.id, containerRequest({ name: 'idle', command: ['sleep', '1000'] }));
+    await h.service.remove(id);
+    expect(await h.service.list()).toEqual([]);
+  });
+
+  it('leaves nothing after removal: no conmon, runc state, mount, cgroup or dir; conmon is not our child', async () => {
+    const pod = await h.pods.createPod();
+    const id = await h.service.create(pod.id, containerRequest({ name: 'gone', command: ['sleep', '1000'] }));
+    await h.service.start(id);
+    const stateDir = join(h.base, 'state', 'containers', id);
+    const conmonPid = Number(await readFile(join(stateDir, 'conmon.pid'), 'utf8'));
+    const stat = (await readFile(`/proc/${conmonPid}/stat`, 'utf8')).replace(/^.*\) /, '').split(' ');
+    expect(Number(stat[1])).not.toBe(process.pid); // ppid: double-forked away from the daemon
+    const ourSid = Number((await readFile('/proc/self/stat', 'utf8')).replace(/^.*\) /, '').split(' ')[3]);
+    expect(Number(stat[3])).not.toBe(ourSid); // its own session: a daemon's death does not reach it
+    const { cgroupsPath } = await h.service.status(id);
+    expect(await cgroupExists(cgroupsPath)).toBe(true);
+
+    await h.service.remove(id);
+    expect(existsSync(`/proc/${conmonPid}`) && !(await readFile(`/proc/${conmonPid}/stat`, 'utf8')).includes(') Z')).toBe(false);
+    expect(await cgroupExists(cgroupsPath)).toBe(false);
+    expect(existsSync(stateDir)).toBe(false);
+    expect(existsSync(join(h.base, 'root', 'containers', id))).toBe(false);
+    expect(await readdir(join(h.base, 'state', 'runtimes', 'runc'))).toEqual([]);
+    expect(await readdir(join(h.base, 'state', 'exits'))).toEqual([]);
+    expect(h.images.mountedCount()).toBe(0);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.toContain(id);
   });
 });

@@ -63,9 +63,23 @@ describe('process from image config and CRI config', () => {
     await expect(h.service.create(pod.id, req({ image: 'missing:latest', command: ['true'] }))).rejects.toThrow(/not on this node/);
     await expect(h.service.create(pod.id, req({ command: ['/no/such/binary'] }))).rejects.toThrow(/runc create failed.*no such file/i);
     expect(await readdir(join(h.base, 'root', 'containers'))).toEqual(before);
+    const podCgroup = join('/sys/fs/cgroup/memory', pod.cgroupParent);
+    expect((await readdir(podCgroup).catch(() => [])).filter((e) => e.startsWith('keelson-'))).toEqual([]);
     expect(await readdir(join(h.base, 'state', 'containers')).catch(() => [])).toEqual([]);
     expect(h.images.mountedCount()).toBe(0);
     expect(await h.service.list()).toEqual([]);
+  });
+});
+
+describe('devices', () => {
+  it('passes a host device in under another name', async () => {
+    const r = await runToExit(h.service, pod.id, req({
+      command: ['sh', '-c', 'ls -l /dev/keelson-null && echo data > /dev/keelson-null && echo wrote'],
+      devices: [{ containerPath: '/dev/keelson-null', hostPath: '/dev/null', permissions: 'rw' }],
+    }));
+    expect(r.stdout).toMatch(/^crw.* 1, +3 .*\/dev\/keelson-null\nwrote\n$/);
+    await expect(h.service.create(pod.id, req({ command: ['true'], devices: [{ containerPath: '/dev/x', hostPath: '/etc/passwd', permissions: 'rw' }] })))
+      .rejects.toThrow(/not a device/);
   });
 });
 
