@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from '../logger.js';
 import type { CgroupLayout } from '../cgroup/detect.js';
@@ -46,6 +46,7 @@ export class ContainerService extends ContainerQueries {
   readonly events = new ContainerEvents();
   private readonly runtimes = new Map<string, OciRuntime>();
   private readonly reserved = new Set<string>();
+  private readonly busy = new Map<string, Promise<void>>();
   private watcher: FSWatcher | null = null;
   private readonly exitDir: string;
 
@@ -68,7 +69,27 @@ export class ContainerService extends ContainerQueries {
       const record = file ? this.store.get(file.toString()) : undefined;
       if (record) void this.refresh(record).catch((err: unknown) => this.opts.log.warn({ id: record.id, err: messageOf(err) }, 'exit refresh failed'));
     });
+    await this.sweepOrphans();
     for (const record of this.store.list()) await this.refresh(record);
+  }
+
+  /**
+   * A daemon killed in the middle of a create leaves a bundle (and maybe a runc container, a
+   * monitor and a rootfs) that no record names: remove them, so every real object is listed.
+   */
+  private async sweepOrphans(): Promise<void> {
+    const dirs = await readdir(join(this.opts.root, 'containers')).catch(() => [] as string[]);
+    for (const id of dirs) {
+      if (this.store.get(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
+      this.opts.log.warn({ id }, 'removing a container left half-created by an earlier daemon');
+      for (const runtime of this.runtimes.values()) {
+        await runtime.delete(id).catch(() => undefined);
+        await runtime.clearExit(id);
+      }
+      await this.opts.images.removeRootfs(id).catch((err: unknown) => this.opts.log.warn({ id, err: messageOf(err) }, 'orphan rootfs not removed'));
+      await rm(join(this.opts.root, 'containers', id), { recursive: true, force: true });
+      await rm(this.stateDir(id), { recursive: true, force: true });
+    }
   }
 
   close(): void {
@@ -163,7 +184,40 @@ export class ContainerService extends ContainerQueries {
     }
   }
 
-  async start(id: string): Promise<void> {
+  /** One lifecycle change at a time per container (kubelet retries, concurrent stop and remove). */
+  private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(id) ?? Promise.resolve();
+    let release!: () => void;
+    const turn = previous.then(() => new Promise<void>((resolve) => { release = resolve; }));
+    this.busy.set(id, turn);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.busy.get(id) === turn) this.busy.delete(id);
+    }
+  }
+
+  start(id: string): Promise<void> {
+    return this.exclusive(id, () => this.startNow(id));
+  }
+
+  /** Stop signal, then SIGKILL after `timeoutSec`. Stopping a stopped container is fine. */
+  stop(id: string, timeoutSec: number): Promise<void> {
+    return this.exclusive(id, () => this.stopNow(id, timeoutSec));
+  }
+
+  /** Removes a container, stopping it first. Removing an unknown id is fine. */
+  remove(id: string): Promise<void> {
+    return this.exclusive(id, () => this.removeNow(id));
+  }
+
+  updateResources(id: string, resources: ResourceRequest): Promise<void> {
+    return this.exclusive(id, () => this.updateNow(id, resources));
+  }
+
+  private async startNow(id: string): Promise<void> {
     const record = await this.refreshed(id);
     if (record.state !== 'created') throw new FailedPreconditionError(`container ${id} is ${record.state}, not created`);
     try {
@@ -177,9 +231,8 @@ export class ContainerService extends ContainerQueries {
     await this.refresh(this.store.get(id) as ContainerRecord); // exits that beat us
   }
 
-  /** Stop signal, then SIGKILL after `timeoutSec`. Stopping a stopped container is fine. */
-  async stop(id: string, timeoutSec: number): Promise<void> {
-    let record = await this.refreshed(id);
+  private async stopNow(id: string, timeoutSec: number): Promise<void> {
+    const record = await this.refreshed(id);
     if (record.state === 'exited') return;
     const runtime = this.runtimeFor(record.runtimeHandler);
     if (record.state === 'created') {
@@ -194,7 +247,6 @@ export class ContainerService extends ContainerQueries {
     }
     await runtime.kill(id, 'SIGKILL').catch((err: unknown) => this.opts.log.debug({ id, err: messageOf(err) }, 'SIGKILL not delivered'));
     if (!(await this.waitExit(record, KILL_WAIT_MS))) {
-      record = this.store.get(id) ?? record;
       throw new KeelsonError('DeadlineExceeded', `container ${id} did not exit after SIGKILL`);
     }
   }
@@ -209,13 +261,12 @@ export class ContainerService extends ContainerQueries {
     }
   }
 
-  /** Removes a container, stopping it first. Removing an unknown id is fine. */
-  async remove(id: string): Promise<void> {
+  private async removeNow(id: string): Promise<void> {
     const record = this.store.get(id);
     if (!record) return;
     const runtime = this.runtimeFor(record.runtimeHandler);
     const current = await this.refresh(record);
-    if (current.state !== 'exited') await this.stop(id, 0);
+    if (current.state !== 'exited') await this.stopNow(id, 0);
     await runtime.delete(id);
     // conmon exits right after the container; wait so no file of it is still open.
     for (let i = 0; i < 500 && await runtime.monitorAlive(this.stateDir(id)); i++) await new Promise((r) => setTimeout(r, 10));
@@ -231,7 +282,8 @@ export class ContainerService extends ContainerQueries {
   /** Reads the monitor's exit record and moves the container to exited when there is one. */
   protected override async refresh(record: ContainerRecord): Promise<ContainerRecord> {
     if (record.state === 'exited') return record;
-    const runtime = this.runtimeFor(record.runtimeHandler);
+    const runtime = this.runtimes.get(record.runtimeHandler);
+    if (!runtime) return record; // its handler left the config: report what is known
     let exit = await runtime.readExit(record.id, this.stateDir(record.id));
     let monitorGone = false;
     if (!exit && !(await runtime.monitorAlive(this.stateDir(record.id)))) {
@@ -263,7 +315,7 @@ export class ContainerService extends ContainerQueries {
     return next;
   }
 
-  async updateResources(id: string, resources: ResourceRequest): Promise<void> {
+  private async updateNow(id: string, resources: ResourceRequest): Promise<void> {
     const record = await this.refreshed(id);
     if (record.state === 'exited') throw new FailedPreconditionError(`container ${id} has exited`);
     const oci = buildResources(resources);

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,5 +145,28 @@ describe('daemon restart', () => {
     expect(done.exitCode).toBe(7);
     await service.remove(long);
     await service.remove(short);
+  });
+
+  it('sweeps a container that no record names (a daemon killed mid-create)', async () => {
+    const id = await h.service.create(pod.id, req({ command: ['sleep', '100'] }));
+    await h.service.start(id);
+    h.db.prepare('DELETE FROM containers WHERE id = ?').run(id); // the record never got written
+    const service = await h.restart();
+    expect(await service.list()).toEqual([]);
+    expect(existsSync(join(h.base, 'root', 'containers', id))).toBe(false);
+    expect(existsSync(join(h.base, 'state', 'runtimes', 'runc', id))).toBe(false);
+    expect(h.images.mountedCount()).toBe(0);
+  });
+});
+
+describe('concurrency', () => {
+  it('concurrent stop and remove calls on one container run one at a time, in order', async () => {
+    const id = await h.service.create(pod.id, req({ command: ['sleep', '100'] }));
+    await h.service.start(id);
+    const stopped = await Promise.allSettled([h.service.stop(id, 1), h.service.remove(id), h.service.stop(id, 0), h.service.remove(id)]);
+    // In call order: the first stop runs to the end, remove then removes, the late stop finds nothing.
+    expect(stopped.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(String((stopped[2] as PromiseRejectedResult).reason)).toMatch(/not found/);
+    expect(await h.service.list()).toEqual([]);
   });
 });
