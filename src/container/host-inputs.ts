@@ -14,7 +14,7 @@ export async function resolveUserInRootfs(rootfs: string, request: ContainerRequ
   const sec = request.security;
   return resolveUser({
     runAsUser: sec.runAsUser, runAsGroup: sec.runAsGroup, runAsUsername: sec.runAsUsername,
-    supplementalGroups: sec.supplementalGroups, imageUser,
+    supplementalGroups: sec.supplementalGroups, strictGroups: sec.supplementalGroupsPolicy === 'Strict', imageUser,
   }, parsePasswd(passwd), parseGroup(group));
 }
 

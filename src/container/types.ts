@@ -31,6 +31,8 @@ export interface SecurityRequest {
   runAsGroup?: number | undefined;
   runAsUsername?: string | undefined;
   supplementalGroups: number[];
+  /** 'Strict': only the primary and the requested groups, not the image's /etc/group. */
+  supplementalGroupsPolicy?: 'Merge' | 'Strict' | undefined;
   readonlyRootfs: boolean;
   noNewPrivs: boolean;
   /** undefined: the defaults; [] means none (kubelet's Unmasked procMount). */

@@ -81,6 +81,7 @@ export function toContainerRequest(config: ContainerConfig | null | undefined): 
       runAsGroup: int(sc?.run_as_group?.value, 'run_as_group'),
       runAsUsername: sc?.run_as_username || undefined,
       supplementalGroups: (sc?.supplemental_groups ?? []).map((g) => int(g, 'supplemental_groups') ?? 0),
+      supplementalGroupsPolicy: sc?.supplemental_groups_policy ?? undefined,
       readonlyRootfs: sc?.readonly_rootfs ?? false,
       noNewPrivs: sc?.no_new_privs ?? false,
       // kubelet always sends both lists (empty for an Unmasked procMount).

@@ -16,6 +16,8 @@ export interface UserRequest {
   runAsGroup?: number | undefined;
   runAsUsername?: string | undefined;
   supplementalGroups?: number[] | undefined;
+  /** Do not add the groups /etc/group lists the user in. */
+  strictGroups?: boolean | undefined;
   /** The image config's User ("name", "uid", "name:group", "uid:gid"). */
   imageUser?: string | undefined;
 }
@@ -92,7 +94,7 @@ export function resolveUser(req: UserRequest, passwd: PasswdEntry[], groups: Gro
   gid ??= entry?.gid ?? 0;
   checkId(gid, 'gid');
   const additional: number[] = [gid];
-  if (entry) {
+  if (entry && !req.strictGroups) {
     for (const g of groups) if (g.members.includes(entry.name)) additional.push(g.gid);
   }
   for (const g of req.supplementalGroups ?? []) additional.push(checkId(g, 'supplemental group'));

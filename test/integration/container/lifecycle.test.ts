@@ -71,6 +71,18 @@ describe('container lifecycle (runc under conmon)', () => {
     await h.service.remove(stubborn);
   });
 
+  it('stops with the image\'s StopSignal', async () => {
+    await h.images.addImage('usr1', { config: { StopSignal: 'SIGUSR1' } });
+    const pod = await h.pods.createPod();
+    const id = await h.service.create(pod.id, containerRequest({
+      name: 'usr1', image: 'usr1', command: ['sh', '-c', 'trap "exit 11" USR1; trap "exit 12" TERM; while true; do sleep 0.1; done'],
+    }));
+    await h.service.start(id);
+    await h.service.stop(id, 10);
+    expect((await h.service.status(id)).exitCode).toBe(11);
+    await h.service.remove(id);
+  });
+
   it('completes with exit 0 and reason Completed', async () => {
     const pod = await h.pods.createPod();
     const id = await h.service.create(pod.id, containerRequest({ name: 'ok', command: ['true'] }));

@@ -9,7 +9,7 @@ import { buildCapabilities, DEFAULT_CAPABILITIES } from '../../../src/container/
 import { mergeArgs, mergeEnv, resolveWorkingDir } from '../../../src/container/spec/process.js';
 import { clampOomScoreAdj } from '../../../src/container/spec/resources.js';
 import { readRootfsFile } from '../../../src/container/spec/rootfs-file.js';
-import { checkProfile, runtimeDefaultSeccomp } from '../../../src/container/spec/seccomp.js';
+import { checkProfile, runtimeDefaultSeccomp, seccompFor } from '../../../src/container/spec/seccomp.js';
 import { parseGroup, parsePasswd, resolveUser } from '../../../src/container/spec/user.js';
 import { validateSpec } from '../../../src/container/spec/validate.js';
 import type { ContainerRequest } from '../../../src/container/types.js';
@@ -86,6 +86,10 @@ describe('users and groups', () => {
       .toMatchObject({ uid: 1000, gid: 5, additionalGids: [5, 2000, 3000, 7] });
     expect(() => resolveUser({ runAsUsername: 'ghost' }, PASSWD, GROUP)).toThrow(/ghost/);
   });
+  it('the Strict policy leaves out the image\'s /etc/group memberships', () => {
+    expect(resolveUser({ runAsUsername: 'user', supplementalGroups: [7], strictGroups: true }, PASSWD, GROUP))
+      .toMatchObject({ gid: 1000, additionalGids: [1000, 7] });
+  });
   it('refuses ids above int32 max (CVE-2024-40635)', () => {
     expect(() => resolveUser({ imageUser: '2147483648' }, PASSWD, GROUP)).toThrow(/not a valid id/);
     expect(() => resolveUser({ imageUser: '0:4294967296' }, PASSWD, GROUP)).toThrow(/not a valid id/);
@@ -148,6 +152,22 @@ describe('seccomp', () => {
     const clone = (p.syscalls ?? []).find((r) => r.names.includes('clone'));
     expect(clone?.args?.[0]).toMatchObject({ index: 0, value: 0x7e020000, op: 'SCMP_CMP_MASKED_EQ' });
     expect((p.syscalls ?? []).find((r) => r.names.includes('clone3'))).toMatchObject({ action: 'SCMP_ACT_ERRNO', errnoRet: 38 });
+  });
+  it('Localhost reads a JSON profile from an absolute path; Unconfined and privileged give none', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-seccomp-'));
+    try {
+      await writeFile(join(dir, 'p.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_LOG', syscalls: [{ names: ['read'], action: 'SCMP_ACT_ALLOW' }] }));
+      await writeFile(join(dir, 'bad.json'), '{nope');
+      expect(await seccompFor({ type: 'Localhost', localhostRef: join(dir, 'p.json') }, false)).toMatchObject({ defaultAction: 'SCMP_ACT_LOG' });
+      expect(await seccompFor({ type: 'Localhost', localhostRef: `localhost/${join(dir, 'p.json')}` }, false)).not.toBeNull();
+      await expect(seccompFor({ type: 'Localhost', localhostRef: join(dir, 'bad.json') }, false)).rejects.toThrow(/not JSON/);
+      await expect(seccompFor({ type: 'Localhost', localhostRef: join(dir, 'missing.json') }, false)).rejects.toThrow(/not a file/);
+      await expect(seccompFor({ type: 'Localhost', localhostRef: 'relative.json' }, false)).rejects.toThrow(/absolute/);
+      expect(await seccompFor({ type: 'Unconfined' }, false)).toBeNull();
+      expect(await seccompFor({ type: 'RuntimeDefault' }, true)).toBeNull();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
   it('a Localhost profile must have the right shape', () => {
     expect(() => checkProfile({}, 'x')).toThrow(/defaultAction/);
