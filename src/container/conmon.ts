@@ -52,6 +52,12 @@ export class ConmonRuntime implements OciRuntime {
       });
       child.unref();
       message = await readSyncMessage(child, CREATE_TIMEOUT_MS);
+    } catch (err) {
+      const said = await readFile(join(opts.stateDir, 'conmon.log'), 'utf8').catch(() => '');
+      if (err instanceof KeelsonError && said.trim()) {
+        throw new KeelsonError(err.kind, `${err.message}; conmon said: ${said.trim().slice(-2000)}`);
+      }
+      throw err;
     } finally {
       closeSync(stderrFd);
     }
