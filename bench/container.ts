@@ -1,9 +1,10 @@
 // Container lifecycle speed and memory. Run on demand (as root):
 //   bench/build.sh && node --expose-gc dist-bench/bench/container.js [runs] [many]
 // Prints p50/p90 of create+start and stop+remove through the container service beside the
-// floor measured in the same run (conmon + runc create/start/kill/delete of the same kind of
-// bundle by hand), the service process's RSS with 0 and 100 running containers, and conmon's
-// RSS per container.
+// floor measured in the same run, interleaved: the same work by hand (overlay rootfs + conmon +
+// runc create/start; runc kill/delete + rootfs removal) on the same kind of bundle. Then the
+// service process's RSS with 0 and 100 running containers (the service runs in-process here,
+// so this process is the daemon) and conmon's RSS per container.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -64,11 +65,11 @@ async function main(): Promise<void> {
     const floorRun = async (i: number): Promise<void> => {
       const id = `floor${i}`;
       const dir = join(h.base, 'floor', id);
+      let t = performance.now();
       await mkdir(dir, { recursive: true });
       const { rootfs } = await h.images.prepareRootfs(id, h.images.resolve('busybox')?.id as string);
       const config = { ...template, root: { ...template.root, path: rootfs }, linux: { ...template.linux, cgroupsPath: `${pod.cgroupParent}/${id}` } };
       await writeFile(join(dir, 'config.json'), JSON.stringify(config));
-      let t = performance.now();
       const child = spawn(conmon, ['--api-version', '1', '-c', id, '-u', id, '-n', id, '-r', runc, '--runtime-arg', '--root', '--runtime-arg', runcRoot,
         '-b', dir, '-p', join(dir, 'pid'), '-P', join(dir, 'conmon.pid'), '-l', join(dir, 'log'), '--exit-dir', exitDir,
         '--persist-dir', dir, '--socket-dir-path', dir, '--no-sync-log'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], env: { _OCI_SYNCPIPE: '3', PATH: process.env.PATH ?? '' }, detached: true });
@@ -80,8 +81,8 @@ async function main(): Promise<void> {
       await run(runc, ['--root', runcRoot, 'kill', id, 'KILL']);
       while (!existsSync(join(exitDir, id))) await new Promise((r) => setTimeout(r, 5));
       await run(runc, ['--root', runcRoot, 'delete', '--force', id]);
-      floorStopRemove.push(performance.now() - t);
       await h.images.removeRootfs(id);
+      floorStopRemove.push(performance.now() - t);
     };
     // Interleaved, so drift of the machine weighs on both alike.
     for (let i = 0; i < RUNS; i++) {
