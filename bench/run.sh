@@ -8,5 +8,5 @@ name=${1:?usage: bench/run.sh <bench> [args...]}
 shift
 scripts/setup.sh
 npx --no-install tsc -p bench/tsconfig.json
-for d in dist reference native; do ln -sfn "../$d" "dist-bench/$d"; done
-exec node "dist-bench/bench/$name.js" "$@"
+for d in dist reference native profiles; do ln -sfn "../$d" "dist-bench/$d"; done
+exec node --expose-gc "dist-bench/bench/$name.js" "$@"

@@ -31,5 +31,9 @@ export function defaultConfig(): Config {
     sandbox: {
       shm_size_bytes: 64 * 1024 * 1024,
     },
+    containers: {
+      pids_limit: 0,
+      log_size_max: -1,
+    },
   };
 }

@@ -31,6 +31,12 @@ export interface Config {
     /** Size of each pod's /dev/shm tmpfs. */
     shm_size_bytes: number;
   };
+  containers: {
+    /** pids.max of every container; 0 for no limit. */
+    pids_limit: number;
+    /** Bytes a container's log file may reach before conmon truncates it; -1 for no limit. */
+    log_size_max: number;
+  };
 }
 
 type DeepPartial<T> = T extends string | number | boolean | string[]
@@ -88,6 +94,14 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         shm_size_bytes: { type: 'integer', minimum: 4096, maximum: 1099511627776 },
+      },
+    },
+    containers: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pids_limit: { type: 'integer', minimum: 0 },
+        log_size_max: { type: 'integer', minimum: -1 },
       },
     },
   },

@@ -2,11 +2,12 @@ import { chmod } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.js';
 import { UnimplementedError, messageOf } from '../errors.js';
-import type { ImageHandlers, RuntimeHandlers } from './handler-types.js';
+import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers, ServerStream } from './handler-types.js';
 import { criServices } from './proto.js';
 import { grpcCodeOf, toServiceError } from './grpc-status.js';
 
 type AnyUnary = (request: unknown) => Promise<unknown>;
+type AnyServerStream = (request: unknown, stream: ServerStream<unknown>) => Promise<void>;
 
 /**
  * Builds the implementation of one service: the given handlers for their methods, an
@@ -17,11 +18,17 @@ function implement(
   definition: grpc.ServiceDefinition,
   handlers: Record<string, AnyUnary | undefined>,
   log: Logger,
+  streams: Record<string, AnyServerStream | undefined> = {},
 ): grpc.UntypedServiceImplementation {
   const impl: grpc.UntypedServiceImplementation = {};
   for (const [method, def] of Object.entries(definition)) {
     const fullName = `runtime.v1.${serviceName}/${method}`;
     const handler = handlers[method];
+    const streamHandler = streams[method];
+    if (def.responseStream && !def.requestStream && streamHandler) {
+      impl[method] = serveStream(fullName, streamHandler, log);
+      continue;
+    }
     if (def.requestStream || def.responseStream || !handler) {
       impl[method] = unimplemented(fullName, def.responseStream && !def.requestStream);
       continue;
@@ -45,6 +52,32 @@ function implement(
   return impl;
 }
 
+function serveStream(fullName: string, handler: AnyServerStream, log: Logger): grpc.UntypedHandleCall {
+  return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    let cancelled = false;
+    const listeners: Array<() => void> = [];
+    const cancel = (): void => {
+      if (cancelled) return;
+      cancelled = true;
+      for (const l of listeners.splice(0)) l();
+    };
+    call.on('cancelled', cancel);
+    call.on('close', cancel);
+    const stream: ServerStream<unknown> = {
+      write: (message) => { if (!cancelled) call.write(message); },
+      get cancelled() { return cancelled; },
+      onCancel: (listener) => { if (cancelled) listener(); else listeners.push(listener); },
+    };
+    handler(call.request, stream).then(
+      () => { if (!cancelled) call.end(); },
+      (err: unknown) => {
+        log.info({ method: fullName, code: grpcCodeOf(err), err: messageOf(err) }, 'cri stream failed');
+        if (!cancelled) call.emit('error', toServiceError(err));
+      },
+    );
+  };
+}
+
 function unimplemented(fullName: string, serverStream: boolean): grpc.UntypedHandleCall {
   const error = toServiceError(new UnimplementedError(`keelson does not implement ${fullName} yet`));
   if (serverStream) {
@@ -65,6 +98,8 @@ export interface CriServerOptions {
   socketPath: string;
   runtime: RuntimeHandlers;
   image: ImageHandlers;
+  /** Server-streaming runtime RPCs (GetContainerEvents). */
+  runtimeStreams?: RuntimeStreamHandlers;
   log: Logger;
 }
 
@@ -76,7 +111,8 @@ export class CriServer {
     const services = criServices();
     this.server.addService(
       services.RuntimeService,
-      implement('RuntimeService', services.RuntimeService, opts.runtime as Record<string, AnyUnary>, opts.log),
+      implement('RuntimeService', services.RuntimeService, opts.runtime as Record<string, AnyUnary>, opts.log,
+        (opts.runtimeStreams ?? {}) as Record<string, AnyServerStream>),
     );
     this.server.addService(
       services.ImageService,

@@ -1,0 +1,90 @@
+// The read side of the container service: status, list with filters, stats.
+
+import type { CgroupLayout } from '../cgroup/detect.js';
+import { NotFoundError } from '../errors.js';
+import type { ImageProvider } from './dependencies.js';
+import { readCgroupStats } from './stats.js';
+import type { ContainerStore } from './store.js';
+import type { ContainerRecord, ContainerState } from './types.js';
+
+export interface ContainerFilter {
+  /** An id or a unique-enough prefix of one. */
+  id?: string | undefined;
+  state?: ContainerState | undefined;
+  sandboxId?: string | undefined;
+  labelSelector?: Record<string, string> | undefined;
+}
+
+export interface ContainerStats {
+  id: string;
+  record: ContainerRecord;
+  timestampNs: number;
+  cpuUsageNs: number;
+  memoryWorkingSetBytes: number;
+  writableLayerBytes: number;
+  writableLayerInodes: number;
+}
+
+export abstract class ContainerQueries {
+  constructor(
+    protected readonly store: ContainerStore,
+    private readonly imageProvider: ImageProvider,
+    private readonly layout: CgroupLayout,
+  ) {}
+
+  protected abstract refresh(record: ContainerRecord): Promise<ContainerRecord>;
+
+  /** The record by full id or unique prefix, brought up to date. */
+  protected async refreshed(idOrPrefix: string): Promise<ContainerRecord> {
+    return this.refresh(this.lookup(idOrPrefix));
+  }
+
+  protected lookup(idOrPrefix: string): ContainerRecord {
+    if (idOrPrefix === '') throw new NotFoundError('container id is empty');
+    const exact = this.store.get(idOrPrefix);
+    if (exact) return exact;
+    const matches = this.store.list().filter((c) => c.id.startsWith(idOrPrefix));
+    if (matches.length === 1) return matches[0] as ContainerRecord;
+    throw new NotFoundError(matches.length === 0 ? `container ${idOrPrefix} not found` : `container id prefix ${idOrPrefix} is ambiguous`);
+  }
+
+  async status(id: string): Promise<ContainerRecord> {
+    return this.refreshed(id);
+  }
+
+  /** Full id of a container by id or prefix (NotFound otherwise). */
+  resolveId(idOrPrefix: string): string {
+    return this.lookup(idOrPrefix).id;
+  }
+
+  async list(filter: ContainerFilter = {}): Promise<ContainerRecord[]> {
+    const out: ContainerRecord[] = [];
+    for (const candidate of this.store.list()) {
+      if (filter.id && !candidate.id.startsWith(filter.id)) continue;
+      if (filter.sandboxId && !candidate.sandboxId.startsWith(filter.sandboxId)) continue;
+      if (filter.labelSelector && !Object.entries(filter.labelSelector).every(([k, v]) => candidate.labels[k] === v)) continue;
+      const record = await this.refresh(candidate);
+      if (filter.state && record.state !== filter.state) continue;
+      out.push(record);
+    }
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async stats(id: string): Promise<ContainerStats> {
+    const record = await this.refreshed(id);
+    const [cg, usage] = await Promise.all([
+      record.state === 'running' ? readCgroupStats(this.layout, record.cgroupsPath) : Promise.resolve(null),
+      this.imageProvider.rootfsUsage(record.id).catch(() => ({ bytes: 0, inodes: 0 })),
+    ]);
+    return {
+      id: record.id, record, timestampNs: Date.now() * 1e6,
+      cpuUsageNs: cg?.cpuUsageNs ?? 0, memoryWorkingSetBytes: cg?.memoryWorkingSetBytes ?? 0,
+      writableLayerBytes: usage.bytes, writableLayerInodes: usage.inodes,
+    };
+  }
+
+  async listStats(filter: ContainerFilter = {}): Promise<ContainerStats[]> {
+    const records = await this.list(filter);
+    return Promise.all(records.map((r) => this.stats(r.id)));
+  }
+}

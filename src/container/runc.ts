@@ -1,0 +1,125 @@
+// Driver of the runc command line (crun accepts the same): state, start, kill, delete, exec,
+// update. `create` goes through conmon (src/container/conmon.ts), which runs runc itself.
+// Every call names keelson's own runtime root, so the host's default root is never touched.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { KeelsonError } from '../errors.js';
+import type { ExecOptions, ExecResult, RuntimeStatus } from './runtime.js';
+
+export class RuncCli {
+  constructor(readonly binary: string, readonly root: string) {}
+
+  /** The arguments that come before the subcommand. */
+  globalArgs(): string[] {
+    return ['--root', this.root];
+  }
+
+  private async run(args: string[], timeoutMs = 60_000): Promise<string> {
+    const result = await execa(this.binary, [...this.globalArgs(), ...args], {
+      reject: false, timeout: timeoutMs, stdin: 'ignore', all: true,
+    });
+    if (result.exitCode !== 0 || result.timedOut) {
+      const why = result.timedOut ? `timed out after ${timeoutMs} ms` : (result.all ?? '').trim();
+      throw new KeelsonError('Internal', `${this.binary} ${args[0]} failed: ${why}`);
+    }
+    return result.stdout;
+  }
+
+  async state(id: string): Promise<{ status: RuntimeStatus; pid: number } | null> {
+    const result = await execa(this.binary, [...this.globalArgs(), 'state', id], { reject: false, stdin: 'ignore' });
+    if (result.exitCode !== 0) {
+      if (/does not exist|not found/i.test(result.stderr)) return null;
+      throw new KeelsonError('Internal', `${this.binary} state ${id} failed: ${result.stderr.trim()}`);
+    }
+    const parsed = JSON.parse(result.stdout) as { status: RuntimeStatus; pid: number };
+    return { status: parsed.status, pid: parsed.pid };
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  async kill(id: string, signal: string): Promise<void> {
+    await this.run(['kill', id, signal]);
+  }
+
+  async delete(id: string): Promise<void> {
+    const result = await execa(this.binary, [...this.globalArgs(), 'delete', '--force', id], {
+      reject: false, stdin: 'ignore', all: true,
+    });
+    if (result.exitCode !== 0 && !/does not exist|not found/i.test(result.all ?? '')) {
+      throw new KeelsonError('Internal', `${this.binary} delete ${id} failed: ${(result.all ?? '').trim()}`);
+    }
+  }
+
+  async update(id: string, resources: object): Promise<void> {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-update-'));
+    try {
+      const file = join(dir, 'resources.json');
+      await writeFile(file, JSON.stringify(resources));
+      await this.run(['update', '--resources', file, id]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * `runc exec` of one command with the container's process settings. On timeout the
+   * exec'd process is SIGKILLed by its host pid (runc cannot forward SIGKILL).
+   */
+  async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-exec-'));
+    const pidFile = join(dir, 'pid');
+    try {
+      const child = spawn(this.binary, [...this.globalArgs(), 'exec', '--pid-file', pidFile, id, ...opts.cmd], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const stdout = new BoundedBuffer(opts.maxOutputBytes);
+      const stderr = new BoundedBuffer(opts.maxOutputBytes);
+      child.stdout.on('data', (d: Buffer) => stdout.push(d));
+      child.stderr.on('data', (d: Buffer) => stderr.push(d));
+      let timedOut = false;
+      const timer = opts.timeoutMs > 0 ? setTimeout(() => {
+        timedOut = true;
+        void killByPidFile(pidFile).finally(() => child.kill('SIGKILL'));
+      }, opts.timeoutMs) : null;
+      const exitCode = await new Promise<number>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 9 : -1)));
+      }).finally(() => { if (timer) clearTimeout(timer); });
+      return { exitCode, stdout: stdout.value(), stderr: stderr.value(), timedOut };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function killByPidFile(pidFile: string): Promise<void> {
+  try {
+    const pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
+    if (pid > 0) process.kill(pid, 'SIGKILL');
+  } catch {
+    // not started yet or gone already
+  }
+}
+
+/** Keeps the first `limit` bytes of a stream and drops the rest (bounded daemon memory). */
+export class BoundedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    const room = this.limit - this.size;
+    if (room <= 0) return;
+    const kept = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+  value(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}

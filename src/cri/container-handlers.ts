@@ -1,0 +1,37 @@
+// The container RPCs, for the daemon to merge into its handler table once it has a
+// container service (which needs the image and sandbox services).
+
+import type { ContainerService } from '../container/service.js';
+import type { RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import { containerCreate } from './container-create.js';
+import { containerEvents } from './container-events.js';
+import { containerExecSync } from './container-exec-sync.js';
+import { containerList } from './container-list.js';
+import { containerRemove } from './container-remove.js';
+import { containerReopenLog } from './container-reopen-log.js';
+import { containerStart } from './container-start.js';
+import { containerListStats, containerStats } from './container-stats.js';
+import { containerStatus } from './container-status.js';
+import { containerStop } from './container-stop.js';
+import { containerUpdate } from './container-update.js';
+
+export function containerHandlers(service: ContainerService): { runtime: RuntimeHandlers; runtimeStreams: RuntimeStreamHandlers } {
+  return {
+    runtime: {
+      CreateContainer: containerCreate(service),
+      StartContainer: containerStart(service),
+      StopContainer: containerStop(service),
+      RemoveContainer: containerRemove(service),
+      ContainerStatus: containerStatus(service),
+      ListContainers: containerList(service),
+      UpdateContainerResources: containerUpdate(service),
+      ReopenContainerLog: containerReopenLog(service),
+      ExecSync: containerExecSync(service),
+      ContainerStats: containerStats(service),
+      ListContainerStats: containerListStats(service),
+    },
+    runtimeStreams: {
+      GetContainerEvents: containerEvents(service),
+    },
+  };
+}
