@@ -30,6 +30,7 @@ export function defaultConfig(): Config {
     },
     sandbox: {
       shm_size_bytes: 64 * 1024 * 1024,
+      infra_binary: 'catatonit',
     },
     containers: {
       pids_limit: 0,

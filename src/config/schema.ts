@@ -30,6 +30,8 @@ export interface Config {
   sandbox: {
     /** Size of each pod's /dev/shm tmpfs. */
     shm_size_bytes: number;
+    /** The infra process of pods that share a PID namespace: a path or a name in PATH. */
+    infra_binary: string;
   };
   containers: {
     /** pids.max of every container; 0 for no limit. */
@@ -94,6 +96,7 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         shm_size_bytes: { type: 'integer', minimum: 4096, maximum: 1099511627776 },
+        infra_binary: nonEmpty,
       },
     },
     containers: {

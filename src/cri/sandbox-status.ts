@@ -49,6 +49,7 @@ function verboseInfo(r: SandboxRecord): Record<string, unknown> {
     files: r.files,
     cniResult: r.cni?.result ?? null,
     cniNetwork: r.cni?.network ?? null,
+    infraPid: r.infra?.pid ?? null,
     portMappings: r.portMappings,
     sysctls: r.sysctls,
     securityContext: r.securityContext,

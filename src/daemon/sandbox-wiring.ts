@@ -9,6 +9,24 @@ import { reconcileSandboxes } from '../sandbox/reconcile.js';
 import { SandboxService } from '../sandbox/service.js';
 import { SandboxStore } from '../sandbox/store.js';
 import type { Db } from '../store/database.js';
+import { findExecutable } from '../container/find-executable.js';
+import { PodInfra } from '../sandbox/infra.js';
+
+/** The infra runner, when conmon and the infra binary are here (else pid mode POD is UNIMPLEMENTED). */
+function podInfra(config: Config, log: Logger): PodInfra | undefined {
+  const conmonPath = findExecutable(config.conmon.path);
+  const catatoninPath = findExecutable(config.sandbox.infra_binary);
+  if (!conmonPath || !catatoninPath) {
+    log.warn({ conmon: conmonPath, infra: catatoninPath }, 'no conmon or infra binary: pods cannot share a PID namespace');
+    return undefined;
+  }
+  const handlers: Record<string, string> = {};
+  for (const [name, h] of Object.entries(config.runtime.handlers)) {
+    const binary = findExecutable(h.path);
+    if (binary) handlers[name] = binary;
+  }
+  return new PodInfra({ conmonPath, catatoninPath, handlers, state: config.state });
+}
 
 /** The CNI network and the sandbox service, reconciled with the disk before serving. */
 export async function startSandboxService(config: Config, db: Db, cgroupDriver: CgroupDriver, log: Logger): Promise<{ cni: CniNetwork; sandboxes: SandboxService }> {
@@ -20,6 +38,7 @@ export async function startSandboxService(config: Config, db: Db, cgroupDriver: 
     timeoutMs: config.cni.plugin_timeout_ms,
   });
   const store = new SandboxStore(db);
+  const infra = podInfra(config, log);
   const sandboxes = new SandboxService({
     root: config.root,
     state: config.state,
@@ -32,7 +51,8 @@ export async function startSandboxService(config: Config, db: Db, cgroupDriver: 
     shmSizeBytes: config.sandbox.shm_size_bytes,
     commandTimeoutMs: 10_000,
     log,
+    infra,
   });
-  await reconcileSandboxes({ store, layout: new SandboxLayout(config.root, config.state), cni, log });
+  await reconcileSandboxes({ store, layout: new SandboxLayout(config.root, config.state), cni, log, infra });
   return { cni, sandboxes };
 }

@@ -27,6 +27,11 @@ export class SandboxLayout {
     return join(this.stateDir(id), 'ns', kind);
   }
 
+  /** The bundle of the pod's infra process (pod-shared PID namespace). */
+  infraBundle(id: string): string {
+    return join(this.stateDir(id), 'infra');
+  }
+
   shm(id: string): string {
     return join(this.stateDir(id), 'shm');
   }

@@ -4,6 +4,7 @@
 // released; cached CNI attachments with no sandbox get a DEL.
 import { readdir } from 'node:fs/promises';
 import type { CniNetwork } from '../cni/network.js';
+import type { PodInfra } from './infra.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { isPinnedNamespace, mountPoints } from './mounts.js';
@@ -20,7 +21,7 @@ export interface ReconcileReport {
   problems: string[];
 }
 
-export async function reconcileSandboxes(deps: { store: SandboxStore; layout: SandboxLayout; cni: CniNetwork; log: Logger }): Promise<ReconcileReport> {
+export async function reconcileSandboxes(deps: { store: SandboxStore; layout: SandboxLayout; cni: CniNetwork; log: Logger; infra?: PodInfra }): Promise<ReconcileReport> {
   const { store, layout, cni, log } = deps;
   const report: ReconcileReport = { rolledBack: [], markedNotReady: [], orphansReleased: [], attachmentsReleased: [], problems: [] };
   const mounts = mountPoints();
@@ -66,8 +67,16 @@ export async function reconcileSandboxes(deps: { store: SandboxStore; layout: Sa
   return report;
 }
 
-async function rollBackCreating(record: SandboxRecord, deps: { store: SandboxStore; layout: SandboxLayout; cni: CniNetwork },
+async function rollBackCreating(record: SandboxRecord, deps: { store: SandboxStore; layout: SandboxLayout; cni: CniNetwork; infra?: PodInfra },
   report: ReconcileReport): Promise<void> {
+  if (record.pidMode === 'POD' && deps.infra) {
+    try {
+      await deps.infra.stop(record);
+      await deps.infra.remove(record, deps.layout.infraBundle(record.id));
+    } catch (err) {
+      report.problems.push(`${record.id}: infra process: ${messageOf(err)}`);
+    }
+  }
   try {
     await tearDownNetwork(deps.cni, record);
   } catch (err) {

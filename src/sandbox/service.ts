@@ -17,6 +17,7 @@ import { hostsText, mountShm, resolvConfText, writePodFile } from './pod-files.j
 import { KeyedMutex } from './keyed-mutex.js';
 import { SandboxLayout } from './layout.js';
 import { bandwidthOf, checkSandboxSpec, cniArgs, type SandboxSpec } from './spec.js';
+import type { PodInfra } from './infra.js';
 import type { SandboxStore } from './store.js';
 import { sandboxStats, type CpuSample, type SandboxStats } from './sandbox-stats.js';
 import { applySysctls } from './sysctls.js';
@@ -36,6 +37,8 @@ export interface SandboxServiceOptions {
   /** Bound on helper programs (nsenter sysctl/cat). */
   commandTimeoutMs: number;
   log: Logger;
+  /** Runs infra processes for pod-shared PID namespaces; without it pid mode POD is UNIMPLEMENTED. */
+  infra?: PodInfra;
 }
 
 export class SandboxService {
@@ -97,7 +100,7 @@ export class SandboxService {
   }
 
   async run(spec: SandboxSpec): Promise<SandboxRecord> {
-    checkSandboxSpec(spec, this.opts.handlers());
+    checkSandboxSpec(spec, this.opts.handlers(), this.opts.infra !== undefined);
     const id = randomBytes(32).toString('hex');
     const record = this.#newRecord(id, spec);
     this.opts.store.insert(record); // reserves the name; AlreadyExists when taken
@@ -134,6 +137,12 @@ export class SandboxService {
         record.cgroup.createdDirs = cg.createdDirs;
         this.opts.store.update(record);
         await applyPodResources(this.opts.cgroupMounts, record.cgroup.path, spec.resources);
+
+        if (record.pidMode === 'POD' && this.opts.infra) {
+          step = 'start the infra process';
+          record.infra = { pid: await this.opts.infra.start(record, this.layout.infraBundle(id)) };
+          this.opts.store.update(record);
+        }
 
         if (!record.hostNetwork) {
           step = 'set up the pod network (CNI ADD)';
@@ -172,6 +181,7 @@ export class SandboxService {
   /** Undoes a failed run. The row stays (not ready) only if the network could not be released. */
   async #rollback(record: SandboxRecord): Promise<string[]> {
     const problems: string[] = [];
+    problems.push(...(await this.#removeInfra(record)));
     try {
       await tearDownNetwork(this.opts.cni, record);
     } catch (err) {
@@ -210,6 +220,7 @@ export class SandboxService {
     if (containers.length > 0 && this.#hooks) {
       for (const c of containers) await this.#hooks.stopContainer(c);
     }
+    if (record.infra) await this.opts.infra?.stop(record);
     await tearDownNetwork(this.opts.cni, record); // throws: kubelet retries Stop
     record.phase = 'stopped';
     record.state = 'SANDBOX_NOTREADY';
@@ -237,11 +248,23 @@ export class SandboxService {
           this.opts.store.removeContainer(id, c);
         }
       }
-      const problems = await releaseLocalResources(this.layout, record);
+      const problems = [...(await this.#removeInfra(record)), ...(await releaseLocalResources(this.layout, record))];
       if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${id} could not release: ${problems.join('; ')}`);
       this.opts.store.delete(id);
       this.#cpuSamples.delete(id);
     });
+  }
+
+  /** Stops and deletes the infra process, if the pod has one; returns what could not be done. */
+  async #removeInfra(record: SandboxRecord): Promise<string[]> {
+    if (record.pidMode !== 'POD' || !this.opts.infra) return [];
+    try {
+      await this.opts.infra.stop(record);
+      await this.opts.infra.remove(record, this.layout.infraBundle(record.id));
+      return [];
+    } catch (err) {
+      return [`remove infra process: ${messageOf(err)}`];
+    }
   }
 
   #newRecord(id: string, spec: SandboxSpec): SandboxRecord {
@@ -276,6 +299,7 @@ export class SandboxService {
         shm: hostIpc ? null : this.layout.shm(id),
       },
       ips: [],
+      infra: null,
       cni: null,
       labels: spec.labels,
       annotations: spec.annotations,

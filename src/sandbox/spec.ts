@@ -37,7 +37,7 @@ const NAME = /^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$/;
 const UID = /^[a-zA-Z0-9]([a-zA-Z0-9._-]*)$/;
 
 /** Throws InvalidArgument (or Unimplemented) naming the field; changes nothing. */
-export function checkSandboxSpec(spec: SandboxSpec, handlers: readonly string[]): void {
+export function checkSandboxSpec(spec: SandboxSpec, handlers: readonly string[], sharedPidSupported = false): void {
   const m = spec.metadata;
   // Names end up in CNI_ARGS (K=V;K=V), file names and logs: keep them to DNS-ish characters.
   if (!m.name || m.name.length > 253 || !NAME.test(m.name)) throw new InvalidArgumentError(`metadata.name ${JSON.stringify(m.name)} must be 1-253 letters, digits, '.', '_' or '-'`);
@@ -65,10 +65,9 @@ export function checkSandboxSpec(spec: SandboxSpec, handlers: readonly string[])
   if (ns.network !== 'POD' && ns.network !== 'NODE') throw new InvalidArgumentError(`namespace_options.network ${ns.network} is not allowed for a pod (POD or NODE)`);
   if (ns.ipc !== 'POD' && ns.ipc !== 'NODE') throw new InvalidArgumentError(`namespace_options.ipc ${ns.ipc} is not allowed for a pod (POD or NODE)`);
   if (ns.pid === 'TARGET') throw new InvalidArgumentError('namespace_options.pid TARGET is only for containers, not for a pod');
-  if (ns.pid === 'POD') {
-    // A shared PID namespace needs the infra process (catatonit under conmon), which comes
-    // with the OCI runtime driver.
-    throw new UnimplementedError('namespace_options.pid=POD (a pod-shared PID namespace) is not implemented yet: it needs the infra process under conmon');
+  if (ns.pid === 'POD' && !sharedPidSupported) {
+    // A shared PID namespace needs the infra process (catatonit under conmon).
+    throw new UnimplementedError('namespace_options.pid=POD (a pod-shared PID namespace) needs the infra process, which this daemon was started without');
   }
   checkSysctls(spec.sysctls, { hostNetwork: ns.network === 'NODE', hostIpc: ns.ipc === 'NODE' });
   checkPodResources(spec.resources);

@@ -59,6 +59,8 @@ export interface SandboxRecord {
   };
   files: { dir: string; hostname: string; hosts: string; resolvConf: string; shm: string | null };
   ips: string[];
+  /** The infra process holding a pod-shared PID namespace (pid mode POD); null otherwise. */
+  infra?: { pid: number } | null;
   /** The CNI network name and ADD result, once the network is up. */
   cni: { network: string; ifName: string; result: CniResult | null } | null;
   labels: Record<string, string>;

@@ -96,6 +96,22 @@ describe('pod sandbox faults', () => {
     expect((await d.client.runtime.call('ListPodSandbox', {})).items ?? []).toEqual([]);
   });
 
+  it('rolls back everything when the infra process of a shared PID namespace cannot start', async () => {
+    // A runtime handler whose binary fails every command: conmon reports the failed create.
+    const d = await start({ configToml: '[runtime.handlers.broken]\npath = "/bin/false"\n' });
+    const net = makeTestNetwork(d.base);
+    networks.push(net);
+    await writeNetworkConfig(d.cniConfDir, net);
+    const parent = `/keelson-it-${randomBytes(4).toString('hex')}`;
+    const err = await grpcError(d.client.runtime.call('RunPodSandbox', {
+      runtime_handler: 'broken',
+      config: podConfig({ linux: { cgroup_parent: parent, security_context: { namespace_options: { pid: 'POD' } } } }),
+    }));
+    expect(err.details).toContain('RunPodSandbox failed to start the infra process');
+    expectNothingLeft(d, net, parent);
+    expect((await d.client.runtime.call('ListPodSandbox', {})).items ?? []).toEqual([]);
+  });
+
   it('tears the network down exactly once however often Stop and Remove are called', async () => {
     const d = await start({ configToml: BIN_DIRS_TOML });
     const log = join(d.base, 'plugin-calls.jsonl');

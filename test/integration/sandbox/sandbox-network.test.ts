@@ -2,7 +2,7 @@
 // driven through the CRI socket.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ interface VerboseInfo {
   namespaces: { net: string | null; ipc: string | null; uts: string | null };
   files: { hostname: string; hosts: string; resolvConf: string; shm: string | null };
   cgroup: { path: string; parent: string };
+  infraPid: number | null;
 }
 
 async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
@@ -255,10 +256,27 @@ describe('pod sandboxes on a CNI bridge network', () => {
     await remove(next.id);
   });
 
-  it('answers UNIMPLEMENTED naming the field for a pod-shared PID namespace, and refuses unknown handlers', async () => {
-    const pid = await grpcError(daemon.client.runtime.call('RunPodSandbox', { config: podConfig({ linux: { security_context: { namespace_options: { pid: 'POD' } } } }) }));
-    expect(pid.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(pid.details).toContain('namespace_options.pid=POD');
+  it('holds a pod-shared PID namespace with an infra process under conmon, gone with the pod', async () => {
+    const { id, info } = await run(podConfig({ linux: { security_context: { namespace_options: { pid: 'POD' } } } }));
+    const pid = info.infraPid;
+    expect(pid).toBeGreaterThan(0);
+    const infraPid = pid as number;
+    expect(readFileSync(`/proc/${infraPid}/cmdline`, 'utf8').split('\0')[0]).toBe('/catatonit');
+    // init of its own PID namespace, inside the pod's pinned network namespace
+    expect(readFileSync(`/proc/${infraPid}/status`, 'utf8')).toMatch(new RegExp(`NSpid:\\s+${infraPid}\\s+1\\n`));
+    expect(readlinkSync(`/proc/${infraPid}/ns/pid`)).not.toBe(readlinkSync('/proc/self/ns/pid'));
+    expect(statSync(`/proc/${infraPid}/ns/net`).ino).toBe(statSync(info.namespaces.net as string).ino);
+    const runcRoot = join(daemon.state, 'runtimes', 'runc');
+    const listed = (): string => execFileSync('runc', ['--root', runcRoot, 'list', '-q'], { encoding: 'utf8' });
+    expect(listed()).toContain(`infra-${id}`);
+    await daemon.client.runtime.call('StopPodSandbox', { pod_sandbox_id: id });
+    const state = JSON.parse(execFileSync('runc', ['--root', runcRoot, 'state', `infra-${id}`], { encoding: 'utf8' })) as { status: string };
+    expect(state.status).toBe('stopped');
+    await daemon.client.runtime.call('RemovePodSandbox', { pod_sandbox_id: id });
+    expect(listed()).not.toContain(`infra-${id}`);
+  });
+
+  it('refuses unknown handlers and records the chosen one', async () => {
     const handler = await grpcError(daemon.client.runtime.call('RunPodSandbox', { config: podConfig(), runtime_handler: 'nope' }));
     expect(handler.code).toBe(grpcStatus.INVALID_ARGUMENT);
     expect(handler.details).toContain('runtime_handler');
