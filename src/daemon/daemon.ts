@@ -10,6 +10,7 @@ import { lockAll, type HeldLocks } from './locks.js';
 import { nodeInfo } from './node-info.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
+import { createImageService } from './image-wiring.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -33,9 +34,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const cgroupHost = probeCgroupHost();
     const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
     const node = nodeInfo(config, cgroupDriver, cgroupHost);
+    const images = await createImageService(config, db, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node }), log });
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, images }), log });
     await server.listen();
     log.info(
       { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },
