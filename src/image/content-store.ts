@@ -1,6 +1,7 @@
 // Content-addressed blobs under <root>/content/blobs/sha256/<hex>. Downloads land in
 // <root>/content/ingest/<hex> and are renamed into place only after the digest and size
 // verify. A partial ingest file is kept for a later pull to resume with Range.
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ export class ContentStore {
   /** Stores bytes already verified in memory (manifests, configs). */
   async putVerified(digest: string, data: Buffer): Promise<void> {
     if (this.has(digest)) return;
-    const tmp = `${this.ingestPath(digest)}.${process.pid}.${Date.now()}.tmp`;
+    const tmp = `${this.ingestPath(digest)}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, data, { mode: 0o600 });
     await rename(tmp, this.blobPath(digest));
   }
@@ -126,6 +127,12 @@ export class ContentStore {
 
   async remove(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+
+  /** When a blob was stored (its mtime), or null when absent. */
+  async storedAt(digest: string): Promise<number | null> {
+    const st = await stat(this.blobPath(digest)).catch(() => null);
+    return st ? st.mtimeMs : null;
   }
 
   async list(): Promise<string[]> {

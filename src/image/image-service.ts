@@ -83,7 +83,9 @@ export class ImageService {
     }
     const strays = [...onDisk].filter((hex) => !recorded.has(hex));
     for (const hex of strays) await this.snapshots.removeLayer(`sha256:${hex}`);
-    const collected = await this.gc();
+    // Layers and blobs an interrupted pull finished stay (as its partial downloads do) so the
+    // next pull resumes; the next GC pass outside a pull removes them if nothing claims them.
+    const collected = await this.gc({ keepNewerThanMs: this.opts.ingestMaxAgeMs });
     if (temps.length + ingests.length + strays.length + collected.blobs + collected.snapshots > 0) {
       this.opts.log.info({ temps: temps.length, ingests: ingests.length, strays: strays.length, ...collected }, 'image store reconciled with disk');
     }
@@ -252,9 +254,16 @@ export class ImageService {
           if (fromNetwork) await this.content.commit(layer.digest);
           return { bytes: r.bytes, inodes: r.entries };
         } catch (err) {
-          // Keep a partial download only when the connection broke: it resumes next time.
-          if (fromNetwork && !(err instanceof TransportError || (err instanceof KeelsonError && err.kind === 'Unavailable'))) {
+          const broken = err instanceof TransportError || (err instanceof KeelsonError && err.kind === 'Unavailable');
+          if (fromNetwork && !broken) {
+            // Corrupt data (a zlib or tar error) is most often altered bytes: finish reading the
+            // blob into its ingest file and check its digest, so the error says which it was.
+            const verdict = err instanceof KeelsonError ? undefined : await this.#verifyAfterFailure(layer, session, layerWhat);
             await this.content.discard(layer.digest);
+            if (verdict) throw verdict;
+            if (!(err instanceof KeelsonError)) {
+              throw new KeelsonError('FailedPrecondition', `${layerWhat}: cannot unpack: ${messageOf(err)}`, { cause: err });
+            }
           }
           throw err;
         }
@@ -275,6 +284,24 @@ export class ImageService {
         throw err;
       }
     }));
+  }
+
+  /** A DigestMismatchError when the blob's bytes are wrong, undefined when they verify or cannot be read. */
+  async #verifyAfterFailure(layer: Descriptor, session: RegistrySession, what: string): Promise<DigestMismatchError | undefined> {
+    try {
+      const source = this.content.blobSource(layer.digest, layer.size, (offset) => session.openBlob(layer.digest, offset), { retries: 1, what });
+      const hash = createHash('sha256');
+      let n = 0;
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        n += chunk.length;
+      }
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (digest === layer.digest && n === layer.size) return undefined;
+      return new DigestMismatchError(`${what}: digest mismatch: expected ${layer.digest} (${layer.size} bytes), got ${digest} (${n} bytes)`);
+    } catch (err) {
+      return err instanceof DigestMismatchError ? err : undefined;
+    }
   }
 
   async #fetchBlobOnly(layer: Descriptor, session: RegistrySession, what: string, onBytes: (n: number) => void): Promise<void> {
@@ -304,24 +331,27 @@ export class ImageService {
   }
 
   /** Removes snapshots and blobs that no image, lease or pull in progress needs. Serialised. */
-  gc(): Promise<{ snapshots: number; blobs: number }> {
-    const run = this.#gcTail.catch(() => undefined).then(() => this.#gc());
+  gc(opts: { keepNewerThanMs?: number } = {}): Promise<{ snapshots: number; blobs: number }> {
+    const run = this.#gcTail.catch(() => undefined).then(() => this.#gc(opts.keepNewerThanMs ?? 0));
     this.#gcTail = run;
     return run;
   }
 
-  async #gc(): Promise<{ snapshots: number; blobs: number }> {
+  async #gc(keepNewerThanMs: number): Promise<{ snapshots: number; blobs: number }> {
     const usedChains = this.store.referencedChainIds();
     const usedBlobs = this.store.referencedBlobs();
+    const cutoff = Date.now() - keepNewerThanMs;
     let snapshots = 0;
     let blobs = 0;
     for (const s of this.store.snapshots()) {
       if (usedChains.has(s.chainId) || this.#pinned.has(s.chainId)) continue;
+      if (keepNewerThanMs > 0 && (s.createdAt ?? 0) > cutoff) continue;
       await this.snapshots.removeLayer(s.chainId);
       snapshots++;
     }
     for (const digest of await this.content.list()) {
       if (usedBlobs.has(digest) || this.#pinned.has(digest)) continue;
+      if (keepNewerThanMs > 0 && ((await this.content.storedAt(digest)) ?? 0) > cutoff) continue;
       await this.content.remove(digest);
       blobs++;
     }

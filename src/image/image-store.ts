@@ -69,6 +69,8 @@ export interface SnapshotRecord {
   parent: string | null;
   bytes: number;
   inodes: number;
+  /** ms since the epoch; set by the store. */
+  createdAt?: number;
 }
 
 interface ImageRow {
@@ -151,8 +153,8 @@ export class ImageStore {
   }
 
   snapshots(): SnapshotRecord[] {
-    return (this.db.prepare('SELECT chain_id, diff_id, parent, bytes, inodes FROM snapshots').all() as Array<{ chain_id: string; diff_id: string; parent: string | null; bytes: number; inodes: number }>)
-      .map((r) => ({ chainId: r.chain_id, diffId: r.diff_id, parent: r.parent, bytes: r.bytes, inodes: r.inodes }));
+    return (this.db.prepare('SELECT chain_id, diff_id, parent, bytes, inodes, created_at FROM snapshots').all() as Array<{ chain_id: string; diff_id: string; parent: string | null; bytes: number; inodes: number; created_at: number }>)
+      .map((r) => ({ chainId: r.chain_id, diffId: r.diff_id, parent: r.parent, bytes: r.bytes, inodes: r.inodes, createdAt: r.created_at }));
   }
 
   putLease(containerId: string, imageId: string, chainIds: string[]): void {
