@@ -6,6 +6,7 @@ import { messageOf } from '../errors.js';
 import { explainClientError, socketOption } from './client-options.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
 import { serve } from './serve.js';
+import { registerImageCommands } from './images.js';
 import { VERSION_STRING } from './version.js';
 
 const program = new Command('keelson')
@@ -60,6 +61,8 @@ program
       console.log(opts.output === 'json' ? JSON.stringify(report, null, 2) : formatInfo(report));
     }),
   );
+
+registerImageCommands(program, withClient);
 
 const config = program.command('config').description('configuration helpers');
 config
