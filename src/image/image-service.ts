@@ -321,6 +321,26 @@ export class ImageService {
     await this.content.commit(layer.digest);
   }
 
+  /**
+   * A container's root filesystem: an overlay of the image's layers with its own upper and
+   * work dirs, mounted at <root>/containers/<id>/rootfs. The container holds a lease on
+   * the layers, so they outlive a RemoveImage of its image until removeContainerRootfs.
+   */
+  prepareContainerRootfs(containerId: string, imageId: string): Promise<{ rootfs: string }> {
+    return this.snapshots.prepareContainerRootfs(containerId, imageId);
+  }
+
+  /** Unmounts and removes a container's rootfs, drops its lease and collects layers no one needs. Idempotent. */
+  async removeContainerRootfs(containerId: string): Promise<void> {
+    await this.snapshots.removeContainerRootfs(containerId);
+    await this.gc();
+  }
+
+  /** Bytes and inodes the container wrote (its upper dir). */
+  containerUsage(containerId: string): Promise<{ bytes: number; inodes: number }> {
+    return this.snapshots.usage(containerId);
+  }
+
   /** Removes an image by name, digest or id; its blobs and layers go unless still needed. Missing is fine. */
   async remove(ref: string): Promise<boolean> {
     const image = this.resolve(ref);

@@ -88,9 +88,9 @@ export class Snapshotter {
    * an upper and work dir of its own, and takes a lease so the layers outlive the image.
    */
   async prepareContainerRootfs(containerId: string, imageId: string): Promise<{ rootfs: string }> {
+    const dir = this.containerDir(containerId);
     const image = this.store.get(imageId);
     if (!image) throw new NotFoundError(`image ${imageId} not found`);
-    const dir = this.containerDir(containerId);
     const rootfs = join(dir, 'rootfs');
     for (const chainId of image.chainIds) {
       if (!this.has(chainId)) throw new KeelsonError('FailedPrecondition', `layer ${chainId} of image ${imageId} is missing on disk`);

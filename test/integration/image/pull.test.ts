@@ -171,3 +171,36 @@ describe('PullImage', () => {
     expect(st.image ?? null).toBeNull();
   });
 });
+
+describe('layer compression and mirrors', () => {
+  it('unpacks a zstd layer (through the zstd binary)', async () => {
+    const { execa } = await import('execa');
+    const { makeBlob, sha256Digest, tarEntries } = await import('../../fixtures/image-builder.js');
+    const tar = await tarEntries([{ type: 'dir', path: 'z/' }, { type: 'file', path: 'z/file', content: `zstd ${suffix}` }]);
+    const { stdout } = await execa('zstd', ['-q', '-c', '-19'], { input: tar, encoding: 'buffer' });
+    const layer = { ...makeBlob('application/vnd.oci.image.layer.v1.tar+zstd', Buffer.from(stdout)), diffId: sha256Digest(tar), tar };
+    const image = await buildImage({ base: false, layers: [layer] });
+    await registry.push(`pull/zstd-${suffix}`, image, 'v1');
+    const res = await daemon.client.image.call('PullImage', { image: { image: `${registry.host}/pull/zstd-${suffix}:v1` } });
+    expect(res.image_ref).toBe(image.config.digest);
+    expect(readFileSync(join(layerFs(layer.diffId), 'z', 'file'), 'utf8')).toBe(`zstd ${suffix}`);
+  });
+
+  it('maps docker.io to a mirror that stands in for it entirely, keeping the repository path', async () => {
+    const image = await buildImage({ base: false, layers: [[{ type: 'file', path: 'mirror', content: suffix }]] });
+    await registry.push(`library/mirrored-${suffix}`, image, 'latest');
+    const mirrored = await startKeelson({ configToml: `[image.registries."docker.io"]\nmirrors = ["${registry.host}"]\n` });
+    try {
+      const res = await mirrored.client.image.call('PullImage', { image: { image: `mirrored-${suffix}` } });
+      expect(res.image_ref).toBe(image.config.digest);
+      const st = await mirrored.client.image.call('ImageStatus', { image: { image: `docker.io/library/mirrored-${suffix}:latest` } });
+      expect(st.image?.repo_tags).toEqual([`docker.io/library/mirrored-${suffix}:latest`]);
+      // No fallback to the real Docker Hub: a name the mirror lacks is NotFound from the mirror.
+      await expect(mirrored.client.image.call('PullImage', { image: { image: `absent-${suffix}` } })).rejects.toMatchObject({
+        code: status.NOT_FOUND, details: expect.stringContaining(`repository library/absent-${suffix}`),
+      });
+    } finally {
+      await mirrored.destroy();
+    }
+  });
+});
