@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './threadpool.js';
 import { Command, Option } from 'commander';
 import { connectCri } from '../cri/client.js';
 import { defaultConfigToml } from '../config/load.js';
@@ -7,6 +8,7 @@ import { explainClientError, socketOption } from './client-options.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
 import { serve } from './serve.js';
 import { registerImageCommands } from './images.js';
+import { registerImageImportCommand } from './image-import.js';
 import { VERSION_STRING } from './version.js';
 
 const program = new Command('keelson')
@@ -63,6 +65,7 @@ program
   );
 
 registerImageCommands(program, withClient);
+registerImageImportCommand(program);
 
 const config = program.command('config').description('configuration helpers');
 config

@@ -11,6 +11,7 @@ import { nodeInfo } from './node-info.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
 import { createImageService } from './image-wiring.js';
+import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -37,7 +38,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const images = await createImageService(config, db, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, images }), log });
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, images }), log,
+      extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) }] });
     await server.listen();
     log.info(
       { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },

@@ -3,7 +3,7 @@
 // verify. A partial ingest file is kept for a later pull to resume with Range.
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { KeelsonError } from '../errors.js';
@@ -148,7 +148,7 @@ export class ContentStore {
       const st = await stat(path).catch(() => null);
       if (!st) continue;
       if (!/^[a-f0-9]{64}$/.test(name) || Date.now() - st.mtimeMs > maxAgeMs) {
-        await unlink(path).catch(() => undefined);
+        await rm(path, { recursive: true, force: true }).catch(() => undefined);
         removed.push(name);
       }
     }

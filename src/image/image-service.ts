@@ -18,7 +18,8 @@ import { ProgressWriter } from './progress.js';
 import { formatReference, isDigest, parseReference, repoName, type ImageReference } from './reference.js';
 import { credentialsFromAuthConfig, type AuthConfigLike } from './registry/auth.js';
 import { TransportError } from './registry/http.js';
-import { RegistryClient, type RegistryClientOptions, type RegistrySession } from './registry/registry-client.js';
+import { RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
+import type { ImageSource } from './image-source.js';
 import { Snapshotter, treeUsage } from './snapshotter.js';
 import { DigestMismatchError, unpackLayer, type LayerLimits } from './unpack/unpack.js';
 
@@ -132,7 +133,9 @@ export class ImageService {
     const progress = new ProgressWriter(this.opts.progressDir, image);
     const pins: string[] = [];
     try {
-      const record = await this.#pull(ref, session, progress, pins);
+      const record = await this.#pullFrom(session, ref.digest ?? ref.tag ?? 'latest', formatReference(ref), (top) => [
+        `${repoName(ref)}@${top}`, ...(ref.tag !== undefined ? [`${repoName(ref)}:${ref.tag}`] : []),
+      ], progress, pins);
       progress.end();
       return record;
     } catch (err) {
@@ -160,9 +163,10 @@ export class ImageService {
     }
   }
 
-  async #pull(ref: ImageReference, session: RegistrySession, progress: ProgressWriter, pins: string[]): Promise<ImageRecord> {
-    const what = formatReference(ref);
-    const top = await session.fetchManifest(ref.digest ?? ref.tag ?? 'latest');
+  /** Pulls (or imports) the image `topRef` names in `session`; `namesFor(top digest)` gives its names. */
+  async #pullFrom(session: ImageSource, topRef: string, what: string, namesFor: (topDigest: string) => string[],
+    progress: ProgressWriter, pins: string[]): Promise<ImageRecord> {
+    const top = await session.fetchManifest(topRef);
     const parsedTop = parseManifest(top.data, top.mediaType, `manifest of ${what}`);
     const blobs: Array<{ digest: string; data: Buffer }> = [{ digest: top.digest, data: top.data }];
     let manifest: ImageManifest;
@@ -199,8 +203,7 @@ export class ImageService {
 
     for (const b of blobs) await this.content.putVerified(b.digest, b.data);
     const id = configDesc.digest;
-    const names = [`${repoName(ref)}@${top.digest}`];
-    if (ref.tag !== undefined) names.push(`${repoName(ref)}:${ref.tag}`);
+    const names = namesFor(top.digest);
     const size = configDesc.size + manifest.layers.reduce((sum, l) => sum + l.size, 0);
     this.store.put({ id, manifestDigest, config, chainIds: chains, blobs: [...blobs.map((b) => b.digest), ...layerDigests], size, names });
     const record = this.store.get(id);
@@ -209,7 +212,7 @@ export class ImageService {
     return record;
   }
 
-  #configBlob(session: RegistrySession, desc: Descriptor): Promise<Buffer> {
+  #configBlob(session: ImageSource, desc: Descriptor): Promise<Buffer> {
     if (this.content.has(desc.digest)) return readFile(this.content.blobPath(desc.digest));
     const running = this.#jsonFetches.get(desc.digest);
     if (running) return running;
@@ -218,7 +221,7 @@ export class ImageService {
     return fetch;
   }
 
-  async #ensureLayer(session: RegistrySession, layer: Descriptor, diffId: string, chainId: string, parent: string | null,
+  async #ensureLayer(session: ImageSource, layer: Descriptor, diffId: string, chainId: string, parent: string | null,
     progress: ProgressWriter, what: string): Promise<void> {
     const p = progress.layer(layer.digest, layer.size);
     const layerWhat = `layer ${layer.digest} of ${what}`;
@@ -287,7 +290,7 @@ export class ImageService {
   }
 
   /** A DigestMismatchError when the blob's bytes are wrong, undefined when they verify or cannot be read. */
-  async #verifyAfterFailure(layer: Descriptor, session: RegistrySession, what: string): Promise<DigestMismatchError | undefined> {
+  async #verifyAfterFailure(layer: Descriptor, session: ImageSource, what: string): Promise<DigestMismatchError | undefined> {
     try {
       const source = this.content.blobSource(layer.digest, layer.size, (offset) => session.openBlob(layer.digest, offset), { retries: 1, what });
       const hash = createHash('sha256');
@@ -304,7 +307,7 @@ export class ImageService {
     }
   }
 
-  async #fetchBlobOnly(layer: Descriptor, session: RegistrySession, what: string, onBytes: (n: number) => void): Promise<void> {
+  async #fetchBlobOnly(layer: Descriptor, session: ImageSource, what: string, onBytes: (n: number) => void): Promise<void> {
     const source = this.content.blobSource(layer.digest, layer.size, (offset) => session.openBlob(layer.digest, offset), { retries: this.opts.registry.retries, what });
     const hash = createHash('sha256');
     let n = 0;
@@ -319,6 +322,21 @@ export class ImageService {
       throw new DigestMismatchError(`${what}: digest mismatch: expected ${layer.digest} (${layer.size} bytes), got ${digest} (${n} bytes)`);
     }
     await this.content.commit(layer.digest);
+  }
+
+  /**
+   * Imports one image from a local source (an unpacked OCI layout or docker archive): the same
+   * verified path as a pull, with `names` given by the archive.
+   */
+  async importFrom(source: ImageSource, topDigest: string, names: string[], what: string): Promise<ImageRecord> {
+    const progress = new ProgressWriter(undefined, what);
+    const pins: string[] = [];
+    try {
+      return await this.#pullFrom(source, topDigest, what, () => names, progress, pins);
+    } finally {
+      this.#unpin(pins);
+      await this.gc().catch((err: unknown) => this.opts.log.warn({ err: messageOf(err) }, 'gc after import failed'));
+    }
   }
 
   /**

@@ -3,8 +3,8 @@
 // links only to regular entries inside), whiteouts become overlay whiteouts, and limits
 // on entries and bytes hold. Attributes are applied the way the kernel needs them:
 // chown before chmod (chown clears setuid/setgid), directory mtimes last.
-import { constants, type Stats } from 'node:fs';
-import { chmod, lchown, link, lstat, lutimes, mkdir, open, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { closeSync, constants, fchmodSync, lstatSync, fchownSync, futimesSync, openSync, writeSync, type Stats } from 'node:fs';
+import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KeelsonError } from '../../errors.js';
@@ -46,13 +46,9 @@ export class HostileArchiveError extends KeelsonError {
 const SMALL_FILE = 1024 * 1024;
 const O_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
+// Sync: an lstat is a few microseconds, far less than a thread-pool round trip.
 async function lstatOrNull(path: string): Promise<Stats | null> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  return lstatSync(path, { throwIfNoEntry: false }) ?? null;
 }
 
 export class LayerWriter {
@@ -164,8 +160,7 @@ export class LayerWriter {
         this.bytes += size;
         if (this.bytes > this.limits.maxLayerBytes) throw this.#hostile(name, `layer holds more than ${this.limits.maxLayerBytes} bytes of files`);
         await this.#clear(rel, full, existing);
-        await this.#writeFile(full, body, size);
-        await this.#attributes(full, header, false);
+        if (!(await this.#writeFile(full, body, size, header))) await this.#attributes(full, header, false);
         return;
       }
       case 'symlink': {
@@ -219,12 +214,29 @@ export class LayerWriter {
     makeWhiteout(full);
   }
 
-  async #writeFile(full: string, body: Readable, size: number): Promise<void> {
+  /** Writes a regular file; a small one entirely with sync calls on one fd (attributes included). */
+  async #writeFile(full: string, body: Readable, size: number, header: TarHeader): Promise<boolean> {
     if (size <= SMALL_FILE) {
       const chunks: Buffer[] = [];
       for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-      await writeFile(full, Buffer.concat(chunks), { flag: O_NEW_FILE, mode: 0o600 });
-      return;
+      // Many small files dominate unpack time: one open fd and no thread-pool round trips
+      // per call is several times faster than the async calls, and each call is short.
+      const fd = openSync(full, O_NEW_FILE, 0o600);
+      try {
+        const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+        const uid = header.uid ?? 0;
+        const gid = header.gid ?? 0;
+        if (uid !== 0 || gid !== 0) fchownSync(fd, uid, gid);
+        if (header.pax && Object.keys(header.pax).some((k) => k.startsWith('SCHILY.xattr.'))) return false;
+        fchmodSync(fd, (header.mode ?? 0o644) & 0o7777);
+        const mtime = header.mtime ?? new Date(0);
+        futimesSync(fd, mtime, mtime);
+      } finally {
+        closeSync(fd);
+      }
+      return true;
     }
     const handle = await open(full, O_NEW_FILE, 0o600);
     try {
@@ -233,6 +245,7 @@ export class LayerWriter {
     } finally {
       await handle.close();
     }
+    return false;
   }
 
   async #attributes(full: string, header: TarHeader, isDir: boolean, isSymlink = false): Promise<void> {
