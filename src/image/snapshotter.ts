@@ -3,6 +3,7 @@
 // verified (renamed from a temp dir, then recorded). Container roots are overlays of an
 // image's layers with their own upper and work dirs under <root>/containers/<id>/.
 import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError } from '../errors.js';
@@ -75,7 +76,16 @@ export class Snapshotter {
   /** Removes a layer's directory and record. */
   async removeLayer(chainId: string): Promise<void> {
     this.store.deleteSnapshot(chainId);
-    await rm(this.layerDir(chainId), { recursive: true, force: true });
+    // Renamed away at once (atomically), so a pull that re-creates this layer meanwhile
+    // never has its fresh directory deleted by the slower recursive removal.
+    const doomed = join(this.snapshotsDir, `${TEMP_PREFIX}gc-${randomBytes(8).toString('hex')}`);
+    try {
+      renameSync(this.layerDir(chainId), doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await rm(doomed, { recursive: true, force: true });
   }
 
   containerDir(containerId: string): string {
