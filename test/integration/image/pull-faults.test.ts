@@ -112,3 +112,46 @@ describe('pull faults', () => {
     }
   });
 });
+
+describe('registry trouble', () => {
+  it('retries 5xx, and resumes a cut or stalled blob download with Range in the same pull', async () => {
+    const cut = await buildLayer([{ type: 'file', path: 'cut', content: randomBytes(1024 * 1024) }]);
+    const stalled = await buildLayer([{ type: 'file', path: 'stalled', content: randomBytes(1024 * 1024) }]);
+    const image = await buildImage({ base: false, layers: [cut, stalled] });
+    await registry.push(`faults/retry-${suffix}`, image, 'v1');
+    proxy = await startProxy(registry.url, {
+      fault: ({ method, path, attempt }) => {
+        if (method !== 'GET') return undefined;
+        if (path.includes('/manifests/') && attempt <= 2) return { status: 503 };
+        if (path.endsWith(cut.digest) && attempt === 1) return { cutAfter: 300 * 1024 };
+        if (path.endsWith(stalled.digest) && attempt === 1) return { stallAfter: 200 * 1024 };
+        return undefined;
+      },
+    });
+    daemon = await startKeelson({ configToml: '[image]\nidle_timeout_seconds = 1\n' });
+    const res = await daemon.client.image.call('PullImage', { image: { image: `${proxy.host}/faults/retry-${suffix}:v1` } });
+    expect(res.image_ref).toBe(image.config.digest);
+    expect(proxy.gets('/manifests/v1').map((r) => r.status)).toEqual([503, 503, 200]);
+    for (const [layer, first] of [[cut, 300 * 1024], [stalled, 200 * 1024]] as const) {
+      const gets = proxy.gets(layer.digest);
+      expect(gets).toHaveLength(2);
+      expect(gets[0]?.bytes).toBe(first);
+      expect(gets[1]?.range).toBe(`bytes=${first}-`);
+      expect(gets[1]?.bytes).toBe(layer.size - first);
+    }
+  });
+
+  it.each([[403, 'FAILED_PRECONDITION', 'denied access (HTTP 403)'], [429, 'RESOURCE_EXHAUSTED', 'rate limiting (HTTP 429)'], [404, 'NOT_FOUND', 'not found in']] as const)(
+    'answers HTTP %i clearly, naming registry and repository', async (code, grpcName, text) => {
+      const image = await buildImage({ base: false, layers: [[{ type: 'file', path: 'x', content: `${code}` }]] });
+      await registry.push(`faults/http-${code}-${suffix}`, image, 'v1');
+      proxy = await startProxy(registry.url, { fault: ({ path }) => (path.includes('/manifests/') ? { status: code } : undefined) });
+      daemon = await startKeelson();
+      await expect(daemon.client.image.call('PullImage', { image: { image: `${proxy.host}/faults/http-${code}-${suffix}:v1` } })).rejects.toMatchObject({
+        code: status[grpcName],
+        details: expect.stringContaining(`${text}`),
+      });
+      const err = await daemon.client.image.call('PullImage', { image: { image: `${proxy.host}/faults/http-${code}-${suffix}:v1` } }).catch((e: { details: string }) => e);
+      expect((err as { details: string }).details).toContain(`registry ${proxy.host} repository faults/http-${code}-${suffix}`);
+    });
+});
