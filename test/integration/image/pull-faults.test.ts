@@ -113,6 +113,30 @@ describe('pull faults', () => {
   });
 });
 
+describe('start-up reconciliation', () => {
+  it('removes unpack temp dirs, stale downloads and layer dirs with no record, keeping real images', async () => {
+    const image = await buildImage({ base: false, layers: [[{ type: 'file', path: 'kept', content: suffix }]] });
+    await registry.push(`faults/reconcile-${suffix}`, image, 'v1');
+    daemon = await startKeelson();
+    const ref = `${registry.host}/faults/reconcile-${suffix}:v1`;
+    await daemon.client.image.call('PullImage', { image: { image: ref } });
+    const before = await storeState(daemon);
+    await daemon.stop();
+    const { mkdirSync, writeFileSync, utimesSync } = await import('node:fs');
+    const snapshots = join(daemon.root, 'snapshots');
+    mkdirSync(join(snapshots, 'tmp-deadbeef', 'fs'), { recursive: true });
+    mkdirSync(join(snapshots, 'a'.repeat(64), 'fs'), { recursive: true });
+    const stale = join(daemon.root, 'content', 'ingest', 'b'.repeat(64));
+    writeFileSync(stale, 'partial');
+    utimesSync(stale, new Date(2000, 0, 1), new Date(2000, 0, 1));
+    writeFileSync(join(daemon.root, 'content', 'ingest', 'import-x.tar'), 'junk');
+    daemon = await startKeelson({ base: daemon.base });
+    expect(await storeState(daemon)).toEqual(before);
+    const st = await daemon.client.image.call('ImageStatus', { image: { image: ref } });
+    expect(st.image?.id).toBe(image.config.digest);
+  });
+});
+
 describe('registry trouble', () => {
   it('retries 5xx, and resumes a cut or stalled blob download with Range in the same pull', async () => {
     const cut = await buildLayer([{ type: 'file', path: 'cut', content: randomBytes(1024 * 1024) }]);

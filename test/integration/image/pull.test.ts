@@ -1,13 +1,13 @@
 // PullImage, ImageStatus, ListImages, RemoveImage and ImageFsInfo through the CRI socket
 // against the real registry fixture.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mountOverlay, umount } from '../../../src/native.js';
+import { lgetxattr, mountOverlay, umount } from '../../../src/native.js';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import {
   buildBaseLayer, buildImage, buildIndex, FIXTURE, hostPlatform, imageForPlatform, type LayerBlob,
@@ -131,6 +131,33 @@ describe('PullImage', () => {
     } finally {
       await rm(mnt, { recursive: true, force: true });
     }
+  });
+
+  it('keeps devices, fifos, owners, setgid/sticky modes, symlink mtimes and xattrs', async () => {
+    const image = await buildImage({ base: false, layers: [[
+      { type: 'dir', path: 'dev/' },
+      { type: 'char', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
+      { type: 'block', path: 'dev/loop9', major: 7, minor: 9, mode: 0o660, gid: 6 },
+      { type: 'fifo', path: 'dev/pipe', mode: 0o620 },
+      { type: 'dir', path: 'shared/', mode: 0o3777, uid: 1000, gid: 2000 },
+      { type: 'file', path: 'shared/sgid', content: 'g', mode: 0o2755, uid: 1000, gid: 1000 },
+      { type: 'symlink', path: 'shared/link', target: 'sgid', mtime: new Date(Date.UTC(2020, 5, 1)) },
+      { type: 'file', path: 'xattr', content: 'x', pax: { 'SCHILY.xattr.user.origin': 'keelson' } },
+    ]] });
+    await registry.push(`pull/special-${suffix}`, image, 'v1');
+    await daemon.client.image.call('PullImage', { image: { image: `${registry.host}/pull/special-${suffix}:v1` } });
+    const fs = layerFs(image.configJson.rootfs.diff_ids[0] as string);
+    const nul = lstatSync(join(fs, 'dev/null'));
+    expect([nul.isCharacterDevice(), nul.rdev, nul.mode & 0o7777]).toEqual([true, (1 << 8) | 3, 0o666]);
+    const loop = lstatSync(join(fs, 'dev/loop9'));
+    expect([loop.isBlockDevice(), loop.rdev, loop.gid]).toEqual([true, (7 << 8) | 9, 6]);
+    expect(lstatSync(join(fs, 'dev/pipe')).isFIFO()).toBe(true);
+    const shared = lstatSync(join(fs, 'shared'));
+    expect([shared.mode & 0o7777, shared.uid, shared.gid]).toEqual([0o3777, 1000, 2000]);
+    const sgid = lstatSync(join(fs, 'shared/sgid'));
+    expect([sgid.mode & 0o7777, sgid.uid, sgid.gid]).toEqual([0o2755, 1000, 1000]);
+    expect(lstatSync(join(fs, 'shared/link')).mtime.toISOString()).toBe('2020-06-01T00:00:00.000Z');
+    expect(lgetxattr(join(fs, 'xattr'), 'user.origin')?.toString()).toBe('keelson');
   });
 
   it('RemoveImage by name, digest or id leaves content and snapshot dirs as before the pull', async () => {
