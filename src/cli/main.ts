@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './threadpool.js';
 import { Command, Option } from 'commander';
 import { connectCri } from '../cri/client.js';
 import { defaultConfigToml } from '../config/load.js';
@@ -6,6 +7,8 @@ import { messageOf } from '../errors.js';
 import { explainClientError, socketOption } from './client-options.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
 import { serve } from './serve.js';
+import { registerImageCommands } from './images.js';
+import { registerImageImportCommand } from './image-import.js';
 import { VERSION_STRING } from './version.js';
 
 const program = new Command('keelson')
@@ -60,6 +63,9 @@ program
       console.log(opts.output === 'json' ? JSON.stringify(report, null, 2) : formatInfo(report));
     }),
   );
+
+registerImageCommands(program, withClient);
+registerImageImportCommand(program);
 
 const config = program.command('config').description('configuration helpers');
 config

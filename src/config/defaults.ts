@@ -36,5 +36,17 @@ export function defaultConfig(): Config {
       pids_limit: 0,
       log_size_max: -1,
     },
+    image: {
+      unpack_concurrency: 4,
+      auth_file: '/root/.docker/config.json',
+      connect_timeout_seconds: 30,
+      idle_timeout_seconds: 60,
+      retries: 4,
+      ingest_max_age_seconds: 86400,
+      max_layer_bytes: 64 * 1024 ** 3,
+      max_layer_entries: 1_000_000,
+      max_compression_ratio: 1000,
+      registries: {},
+    },
   };
 }

@@ -39,9 +39,36 @@ export interface Config {
     /** Bytes a container's log file may reach before conmon truncates it; -1 for no limit. */
     log_size_max: number;
   };
+  image: ImageSettings;
 }
 
-type DeepPartial<T> = T extends string | number | boolean | string[]
+export interface RegistrySettings {
+  /** Endpoints (`host[:port]` or `http(s)://host[:port]`) used instead of this registry; no fallback. */
+  mirrors?: string[];
+  /** Plain HTTP or a self-signed certificate is acceptable (loopback registries always are). */
+  insecure?: boolean;
+}
+
+export interface ImageSettings {
+  /** Layers downloaded and unpacked at once. */
+  unpack_concurrency: number;
+  /** A docker-style config.json with registry credentials ("auths"); missing is fine. */
+  auth_file: string;
+  connect_timeout_seconds: number;
+  /** A download with no byte for this long is retried (resuming where it stopped). */
+  idle_timeout_seconds: number;
+  /** Retries on 5xx and broken connections. */
+  retries: number;
+  /** Partial downloads older than this are removed at start; younger ones resume. */
+  ingest_max_age_seconds: number;
+  max_layer_bytes: number;
+  max_layer_entries: number;
+  /** Uncompressed bytes per compressed byte a layer may reach (a bomb guard). */
+  max_compression_ratio: number;
+  registries: Record<string, RegistrySettings>;
+}
+
+type DeepPartial<T> = T extends string | number | boolean | string[] | Record<string, RegistrySettings>
   ? T
   : { [K in keyof T]?: DeepPartial<T[K]> };
 
@@ -105,6 +132,33 @@ export const configSchema = {
       properties: {
         pids_limit: { type: 'integer', minimum: 0 },
         log_size_max: { type: 'integer', minimum: -1 },
+      },
+    },
+    image: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        unpack_concurrency: { type: 'integer', minimum: 1, maximum: 64 },
+        auth_file: { type: 'string' },
+        connect_timeout_seconds: { type: 'number', exclusiveMinimum: 0 },
+        idle_timeout_seconds: { type: 'number', exclusiveMinimum: 0 },
+        retries: { type: 'integer', minimum: 0, maximum: 20 },
+        ingest_max_age_seconds: { type: 'number', minimum: 0 },
+        max_layer_bytes: { type: 'integer', minimum: 1 },
+        max_layer_entries: { type: 'integer', minimum: 1 },
+        max_compression_ratio: { type: 'number', minimum: 1 },
+        registries: {
+          type: 'object',
+          propertyNames: { pattern: '^[A-Za-z0-9.\\[\\]:-]+$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              mirrors: { type: 'array', items: { type: 'string', pattern: '^(https?://)?[A-Za-z0-9.\\[\\]:-]+/?$' } },
+              insecure: { type: 'boolean' },
+            },
+          },
+        },
       },
     },
   },

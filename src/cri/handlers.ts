@@ -1,4 +1,5 @@
 import type { NodeInfo } from '../daemon/node-info.js';
+import type { ImageService } from '../image/image-service.js';
 import type { ImageHandlers, RuntimeHandlers } from './handler-types.js';
 import { runtimeConfig } from './runtime-config.js';
 import type { SandboxService } from '../sandbox/service.js';
@@ -10,10 +11,16 @@ import { listPodSandbox } from './sandbox-list.js';
 import { listPodSandboxStats, podSandboxStats } from './sandbox-stats.js';
 import { status } from './status.js';
 import { version } from './version.js';
+import { imageFsInfo } from './image-fs-info.js';
+import { imageList } from './image-list.js';
+import { imagePull } from './image-pull.js';
+import { imageRemove } from './image-remove.js';
+import { imageStatus } from './image-status.js';
 
 export interface CriDependencies {
   node: NodeInfo;
   sandboxes?: SandboxService;
+  images?: ImageService;
 }
 
 /** The table of implemented RPCs. A method absent here answers UNIMPLEMENTED. */
@@ -25,7 +32,15 @@ export function criHandlers(deps: CriDependencies): { runtime: RuntimeHandlers; 
       RuntimeConfig: runtimeConfig(deps.node),
       ...(deps.sandboxes ? sandboxHandlers(deps.sandboxes) : {}),
     },
-    image: {},
+    image: {
+      ...(deps.images ? {
+        PullImage: imagePull(deps.images),
+        ImageStatus: imageStatus(deps.images),
+        ListImages: imageList(deps.images),
+        RemoveImage: imageRemove(deps.images),
+        ImageFsInfo: imageFsInfo(deps.images),
+      } : {}),
+    },
   };
 }
 

@@ -101,6 +101,8 @@ export interface CriServerOptions {
   /** Server-streaming runtime RPCs (GetContainerEvents). */
   runtimeStreams?: RuntimeStreamHandlers;
   log: Logger;
+  /** keelson-only services on the same socket (e.g. image import). */
+  extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
 }
 
 /** The CRI gRPC server on a unix socket (mode 0660, as the socket of containerd and CRI-O). */
@@ -118,6 +120,7 @@ export class CriServer {
       services.ImageService,
       implement('ImageService', services.ImageService, opts.image as Record<string, AnyUnary>, opts.log),
     );
+    for (const extra of opts.extraServices ?? []) this.server.addService(extra.definition, extra.implementation);
   }
 
   async listen(): Promise<void> {

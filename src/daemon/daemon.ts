@@ -11,6 +11,8 @@ import { nodeInfo } from './node-info.js';
 import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
 import { startSandboxService } from './sandbox-wiring.js';
+import { createImageService } from './image-wiring.js';
+import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -35,9 +37,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
     const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, log);
     const node = nodeInfo(config, cgroupDriver, cgroupHost, cni);
+    const images = await createImageService(config, db, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes }), log });
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images }), log,
+      extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) }] });
     await server.listen();
     log.info(
       { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },

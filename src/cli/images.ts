@@ -1,0 +1,156 @@
+// `keelson pull`, `keelson images`, `keelson rmi`: CRI clients of the image service, as
+// crictl's. Pull progress comes through a side channel: the daemon rewrites a JSON file
+// per pull under <state>/pulls/ (src/image/progress.ts) and this polls it.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Option, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import type { CriClient } from '../cri/client.js';
+import type { Image } from '../cri/generated/cri-types.js';
+import { progressFile, type PullProgress } from '../image/progress.js';
+import { socketOption } from './client-options.js';
+
+type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
+
+function readProgress(file: string): PullProgress | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PullProgress;
+  } catch {
+    return null;
+  }
+}
+
+function short(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}
+
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
+}
+
+async function pullWithProgress(client: CriClient, image: string, stateDir: string, quiet: boolean): Promise<string> {
+  const file = progressFile(join(stateDir, 'pulls'), image);
+  const tty = process.stdout.isTTY === true && !quiet;
+  const multi = tty
+    ? new cliProgress.MultiBar({
+      format: '{layer} [{bar}] {percentage}% | {done}/{total} | {speed} | {state}',
+      hideCursor: true, clearOnComplete: false, stopOnComplete: false,
+    }, cliProgress.Presets.shades_classic)
+    : undefined;
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const started = Date.now();
+  const render = (p: PullProgress): void => {
+    if (!multi) return;
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+    for (const l of p.layers) {
+      let bar = bars.get(l.digest);
+      const payload = { layer: short(l.digest), done: humanSize(l.done), total: humanSize(l.size), speed: `${humanSize(l.done / seconds)}/s`, state: l.state };
+      if (!bar) {
+        bar = multi.create(Math.max(1, l.size), l.done, payload);
+        bars.set(l.digest, bar);
+      }
+      bar.update(l.done, payload);
+    }
+  };
+  const timer = setInterval(() => {
+    const p = readProgress(file);
+    if (p) render(p);
+  }, 150);
+  try {
+    const res = await client.image.call('PullImage', { image: { image } }, { timeoutMs: 3_600_000 });
+    const last = readProgress(file);
+    if (last) render(last);
+    multi?.stop();
+    if (!tty && !quiet && last) {
+      for (const l of last.layers) console.log(`${short(l.digest)}: ${l.state} (${humanSize(l.size)})`);
+    }
+    return res.image_ref ?? '';
+  } finally {
+    clearInterval(timer);
+    multi?.stop();
+  }
+}
+
+function tagParts(name: string): { repo: string; tag: string } {
+  const i = name.lastIndexOf(':');
+  return i > name.lastIndexOf('/') ? { repo: name.slice(0, i), tag: name.slice(i + 1) } : { repo: name, tag: '<none>' };
+}
+
+export function formatImages(images: Image[]): string {
+  const rows: string[][] = [['IMAGE', 'TAG', 'DIGEST', 'IMAGE ID', 'SIZE']];
+  for (const img of images) {
+    const digest = short((img.repo_digests?.[0] ?? '').split('@')[1] ?? '');
+    const id = short(img.id ?? '');
+    const size = humanSize(Number(img.size ?? 0));
+    const tags = img.repo_tags ?? [];
+    if (tags.length === 0) {
+      const repo = (img.repo_digests?.[0] ?? '<none>').split('@')[0] ?? '<none>';
+      rows.push([repo, '<none>', digest, id, size]);
+    }
+    for (const t of tags) {
+      const { repo, tag } = tagParts(t);
+      rows.push([repo, tag, digest, id, size]);
+    }
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('   ').trimEnd()).join('\n');
+}
+
+/** Adds pull, images and rmi to the program. */
+export function registerImageCommands(program: Command, withClient: WithClient): void {
+  program
+    .command('pull')
+    .description('pull an image (progress per layer when on a terminal)')
+    .argument('<image>', 'image reference, e.g. busybox or registry:5000/app:v1')
+    .addOption(socketOption())
+    .option('--state <dir>', 'the daemon\'s state dir, where pull progress is (default: the socket\'s dir)')
+    .option('-q, --quiet', 'print only the image id')
+    .action((image: string, opts: { socket: string; state?: string; quiet?: boolean }) =>
+      withClient<{ socket: string; state?: string; quiet?: boolean }>(async (client, o) => {
+        const id = await pullWithProgress(client, image, o.state ?? dirname(o.socket), o.quiet === true);
+        console.log(o.quiet ? id : `Image is up to date for ${id}`);
+      })(opts));
+
+  program
+    .command('images')
+    .description('list images')
+    .argument('[image]', 'show only this image (name, digest or id)')
+    .addOption(socketOption())
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .option('-q, --quiet', 'print only image ids')
+    .action((image: string | undefined, opts: { socket: string; output: string; quiet?: boolean }) =>
+      withClient<{ socket: string; output: string; quiet?: boolean }>(async (client, o) => {
+        const res = await client.image.call('ListImages', image ? { filter: { image: { image } } } : {});
+        const images = res.images ?? [];
+        if (o.quiet) console.log(images.map((i) => i.id).join('\n'));
+        else if (o.output === 'json') console.log(JSON.stringify(images, null, 2));
+        else console.log(formatImages(images));
+      })(opts));
+
+  program
+    .command('rmi')
+    .description('remove images (by name, digest or id)')
+    .argument('<images...>', 'images to remove')
+    .addOption(socketOption())
+    .action((refs: string[], opts: { socket: string }) =>
+      withClient<{ socket: string }>(async (client) => {
+        const missing: string[] = [];
+        for (const ref of refs) {
+          const st = await client.image.call('ImageStatus', { image: { image: ref } });
+          if (!st.image) {
+            missing.push(ref);
+            continue;
+          }
+          await client.image.call('RemoveImage', { image: { image: ref } });
+          console.log(`Deleted: ${st.image.id}`);
+        }
+        if (missing.length > 0) throw new Error(`no such image: ${missing.join(', ')}`);
+      })(opts));
+}

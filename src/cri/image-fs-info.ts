@@ -1,0 +1,18 @@
+import type { ImageService } from '../image/image-service.js';
+import type { ImageFsInfoRequest, ImageFsInfoResponse } from './generated/cri-types.js';
+
+export function imageFsInfo(images: ImageService) {
+  return async (_request: ImageFsInfoRequest): Promise<ImageFsInfoResponse> => {
+    const usage = await images.fsUsage();
+    const timestamp = String(BigInt(Date.now()) * 1_000_000n);
+    return {
+      image_filesystems: [{
+        timestamp,
+        fs_id: { mountpoint: usage.mountpoint },
+        used_bytes: { value: String(usage.bytes) },
+        inodes_used: { value: String(usage.inodes) },
+      }],
+      container_filesystems: [],
+    };
+  };
+}

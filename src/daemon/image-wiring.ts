@@ -1,0 +1,33 @@
+// Builds the image service from the config (kept apart from daemon.ts so that file stays small).
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { ImageService } from '../image/image-service.js';
+import type { Logger } from '../logger.js';
+import type { Db } from '../store/database.js';
+
+/** Where pull progress files go, for `keelson pull` (see src/image/progress.ts). */
+export function pullProgressDir(state: string): string {
+  return join(state, 'pulls');
+}
+
+export async function createImageService(config: Config, db: Db, log: Logger): Promise<ImageService> {
+  const s = config.image;
+  const images = new ImageService({
+    root: config.root,
+    db,
+    log,
+    unpackConcurrency: s.unpack_concurrency,
+    ingestMaxAgeMs: s.ingest_max_age_seconds * 1000,
+    progressDir: pullProgressDir(config.state),
+    limits: { maxLayerBytes: s.max_layer_bytes, maxEntries: s.max_layer_entries, maxCompressionRatio: s.max_compression_ratio },
+    registry: {
+      registries: s.registries,
+      authFile: s.auth_file,
+      connectTimeoutMs: s.connect_timeout_seconds * 1000,
+      idleTimeoutMs: s.idle_timeout_seconds * 1000,
+      retries: s.retries,
+    },
+  });
+  await images.init();
+  return images;
+}

@@ -1,0 +1,198 @@
+// Overlay snapshots: one directory per layer, <root>/snapshots/<chain id hex>/fs, shared by
+// every image with that layer. A layer becomes visible only once fully unpacked and
+// verified (renamed from a temp dir, then recorded). Container roots are overlays of an
+// image's layers with their own upper and work dirs under <root>/containers/<id>/.
+import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InvalidArgumentError, KeelsonError, NotFoundError } from '../errors.js';
+import { mountOverlay, umount, NativeError } from '../native.js';
+import type { ImageStore } from './image-store.js';
+
+const TEMP_PREFIX = 'tmp-';
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export interface LayerUnpacked {
+  bytes: number;
+  inodes: number;
+}
+
+export class Snapshotter {
+  readonly snapshotsDir: string;
+  readonly containersDir: string;
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  constructor(readonly root: string, readonly store: ImageStore) {
+    this.snapshotsDir = join(root, 'snapshots');
+    this.containersDir = join(root, 'containers');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.snapshotsDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.containersDir, { recursive: true, mode: 0o700 });
+  }
+
+  layerDir(chainId: string): string {
+    return join(this.snapshotsDir, chainId.replace(/^sha256:/, ''));
+  }
+
+  layerFs(chainId: string): string {
+    return join(this.layerDir(chainId), 'fs');
+  }
+
+  has(chainId: string): boolean {
+    return this.store.getSnapshot(chainId) !== null;
+  }
+
+  /**
+   * Makes the layer `chainId` exist, unpacking it with `unpack` into a temp dir first.
+   * Concurrent calls for one chain id share one unpack.
+   */
+  ensureLayer(chainId: string, diffId: string, parent: string | null, unpack: (fsDir: string) => Promise<LayerUnpacked>): Promise<void> {
+    if (this.has(chainId)) return Promise.resolve();
+    const running = this.#inFlight.get(chainId);
+    if (running) return running;
+    const work = this.#unpackLayer(chainId, diffId, parent, unpack).finally(() => this.#inFlight.delete(chainId));
+    this.#inFlight.set(chainId, work);
+    return work;
+  }
+
+  async #unpackLayer(chainId: string, diffId: string, parent: string | null, unpack: (fsDir: string) => Promise<LayerUnpacked>): Promise<void> {
+    const temp = join(this.snapshotsDir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    await mkdir(join(temp, 'fs'), { recursive: true, mode: 0o755 });
+    try {
+      const result = await unpack(join(temp, 'fs'));
+      const final = this.layerDir(chainId);
+      await rm(final, { recursive: true, force: true });
+      await rename(temp, final);
+      this.store.putSnapshot({ chainId, diffId, parent, bytes: result.bytes, inodes: result.inodes });
+    } catch (err) {
+      await rm(temp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Removes a layer's directory and record. */
+  async removeLayer(chainId: string): Promise<void> {
+    this.store.deleteSnapshot(chainId);
+    // Renamed away at once (atomically), so a pull that re-creates this layer meanwhile
+    // never has its fresh directory deleted by the slower recursive removal.
+    const doomed = join(this.snapshotsDir, `${TEMP_PREFIX}gc-${randomBytes(8).toString('hex')}`);
+    try {
+      renameSync(this.layerDir(chainId), doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  containerDir(containerId: string): string {
+    if (!CONTAINER_ID.test(containerId)) throw new InvalidArgumentError(`container id "${containerId}" is not valid`);
+    return join(this.containersDir, containerId);
+  }
+
+  /**
+   * Mounts the container's root filesystem: overlay of the image's layers (top first) with
+   * an upper and work dir of its own, and takes a lease so the layers outlive the image.
+   */
+  async prepareContainerRootfs(containerId: string, imageId: string): Promise<{ rootfs: string }> {
+    const dir = this.containerDir(containerId);
+    const image = this.store.get(imageId);
+    if (!image) throw new NotFoundError(`image ${imageId} not found`);
+    const rootfs = join(dir, 'rootfs');
+    for (const chainId of image.chainIds) {
+      if (!this.has(chainId)) throw new KeelsonError('FailedPrecondition', `layer ${chainId} of image ${imageId} is missing on disk`);
+    }
+    this.store.putLease(containerId, imageId, image.chainIds);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeelsonError('AlreadyExists', `container ${containerId} already has a root filesystem`);
+      this.store.deleteLease(containerId);
+      throw err;
+    }
+    try {
+      await mkdir(join(dir, 'upper'), { mode: 0o755 });
+      await mkdir(join(dir, 'work'), { mode: 0o700 });
+      await mkdir(rootfs, { mode: 0o755 });
+      const lower = image.chainIds.map((c) => this.layerFs(c)).reverse();
+      await mountOverlay(rootfs, { lower, upper: join(dir, 'upper'), work: join(dir, 'work') }, { options: [['index', 'off']] });
+      return { rootfs };
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      this.store.deleteLease(containerId);
+      throw err;
+    }
+  }
+
+  /** Unmounts and removes the container's root filesystem and releases its lease. Idempotent. */
+  async removeContainerRootfs(containerId: string): Promise<void> {
+    const dir = this.containerDir(containerId);
+    const rootfs = join(dir, 'rootfs');
+    for (;;) {
+      try {
+        await umount(rootfs, { detach: true, noFollow: true });
+      } catch (err) {
+        if (err instanceof NativeError && (err.code === 'EINVAL' || err.code === 'ENOENT')) break;
+        throw err;
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+    this.store.deleteLease(containerId);
+  }
+
+  /** Bytes and inodes in the container's upper dir (what it wrote). */
+  async usage(containerId: string): Promise<{ bytes: number; inodes: number }> {
+    return treeUsage(join(this.containerDir(containerId), 'upper'));
+  }
+
+  /** Temp dirs of unpacks that never finished (a killed daemon). */
+  async removeTempDirs(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await readdir(this.snapshotsDir).catch(() => [] as string[])) {
+      if (name.startsWith(TEMP_PREFIX)) {
+        await rm(join(this.snapshotsDir, name), { recursive: true, force: true });
+        removed.push(name);
+      }
+    }
+    return removed;
+  }
+
+  /** Names (chain id hex) of layer dirs on disk. */
+  async layerDirsOnDisk(): Promise<string[]> {
+    return (await readdir(this.snapshotsDir).catch(() => [] as string[])).filter((n) => !n.startsWith(TEMP_PREFIX));
+  }
+}
+
+/** Bytes (allocated) and inodes of a tree, not following symlinks. */
+export async function treeUsage(root: string): Promise<{ bytes: number; inodes: number }> {
+  let bytes = 0;
+  let inodes = 0;
+  const seen = new Set<number>();
+  const walk = async (dir: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    for (const name of names) {
+      const path = join(dir, name);
+      const st = await lstat(path).catch(() => null);
+      if (!st) continue;
+      if (!seen.has(st.ino)) {
+        seen.add(st.ino);
+        bytes += st.blocks * 512;
+        inodes++;
+      }
+      if (st.isDirectory()) await walk(path);
+    }
+  };
+  const top = await stat(root).catch(() => null);
+  if (!top) throw new NotFoundError(`${root} does not exist`);
+  await walk(root);
+  return { bytes, inodes };
+}
