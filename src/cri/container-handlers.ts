@@ -1,5 +1,4 @@
-// The container RPCs, for the daemon to merge into its handler table once it has a
-// container service (which needs the image and sandbox services).
+// The container RPCs, merged into the handler table by handlers.ts.
 
 import type { ContainerService } from '../container/service.js';
 import type { RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';

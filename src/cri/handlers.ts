@@ -1,6 +1,8 @@
 import type { NodeInfo } from '../daemon/node-info.js';
 import type { ImageService } from '../image/image-service.js';
-import type { ImageHandlers, RuntimeHandlers } from './handler-types.js';
+import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import type { ContainerService } from '../container/service.js';
+import { containerHandlers } from './container-handlers.js';
 import { runtimeConfig } from './runtime-config.js';
 import type { SandboxService } from '../sandbox/service.js';
 import { runPodSandbox } from './sandbox-run.js';
@@ -21,17 +23,25 @@ export interface CriDependencies {
   node: NodeInfo;
   sandboxes?: SandboxService;
   images?: ImageService;
+  containers?: ContainerService;
 }
 
 /** The table of implemented RPCs. A method absent here answers UNIMPLEMENTED. */
-export function criHandlers(deps: CriDependencies): { runtime: RuntimeHandlers; image: ImageHandlers } {
+export function criHandlers(deps: CriDependencies): {
+  runtime: RuntimeHandlers;
+  image: ImageHandlers;
+  runtimeStreams: RuntimeStreamHandlers;
+} {
+  const containers = deps.containers ? containerHandlers(deps.containers) : { runtime: {}, runtimeStreams: {} };
   return {
     runtime: {
       Version: version,
       Status: status(deps.node),
       RuntimeConfig: runtimeConfig(deps.node),
       ...(deps.sandboxes ? sandboxHandlers(deps.sandboxes) : {}),
+      ...containers.runtime,
     },
+    runtimeStreams: containers.runtimeStreams,
     image: {
       ...(deps.images ? {
         PullImage: imagePull(deps.images),

@@ -12,6 +12,7 @@ import { openDatabase, type Db } from '../store/database.js';
 import { prepareSocketPath } from './socket-path.js';
 import { startSandboxService } from './sandbox-wiring.js';
 import { createImageService } from './image-wiring.js';
+import { startContainerService } from './container-wiring.js';
 import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
 
 export interface RunningDaemon {
@@ -38,9 +39,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, log);
     const node = nodeInfo(config, cgroupDriver, cgroupHost, cni);
     const images = await createImageService(config, db, log);
+    const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, images, sandboxes });
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images }), log,
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) }] });
     await server.listen();
     log.info(
@@ -50,6 +52,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     return {
       async stop() {
         await server.close();
+        containers.close();
         await unlink(config.socket).catch(() => undefined);
         db?.close();
         locks.release();

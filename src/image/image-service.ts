@@ -341,7 +341,7 @@ export class ImageService {
 
   /**
    * A container's root filesystem: an overlay of the image's layers with its own upper and
-   * work dirs, mounted at <root>/containers/<id>/rootfs. The container holds a lease on
+   * work dirs, mounted at <root>/container-roots/<id>/rootfs. The container holds a lease on
    * the layers, so they outlive a RemoveImage of its image until removeContainerRootfs.
    */
   prepareContainerRootfs(containerId: string, imageId: string): Promise<{ rootfs: string }> {

@@ -1,7 +1,7 @@
 // Overlay snapshots: one directory per layer, <root>/snapshots/<chain id hex>/fs, shared by
 // every image with that layer. A layer becomes visible only once fully unpacked and
 // verified (renamed from a temp dir, then recorded). Container roots are overlays of an
-// image's layers with their own upper and work dirs under <root>/containers/<id>/.
+// image's layers with their own upper and work dirs under <root>/container-roots/<id>/.
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -25,7 +25,8 @@ export class Snapshotter {
 
   constructor(readonly root: string, readonly store: ImageStore) {
     this.snapshotsDir = join(root, 'snapshots');
-    this.containersDir = join(root, 'containers');
+    // Apart from <root>/containers, which holds the container service's bundles.
+    this.containersDir = join(root, 'container-roots');
   }
 
   async init(): Promise<void> {

@@ -21,6 +21,7 @@ import type { PodInfra } from './infra.js';
 import type { SandboxStore } from './store.js';
 import { sandboxStats, type CpuSample, type SandboxStats } from './sandbox-stats.js';
 import { applySysctls } from './sysctls.js';
+import { bringUpLoopback } from './loopback.js';
 import { releaseLocalResources, tearDownNetwork } from './teardown.js';
 import type { SandboxContainerHooks, SandboxRecord } from './types.js';
 
@@ -122,6 +123,11 @@ export class SandboxService {
         }
         record.namespaces = { net: targets.net ?? null, ipc: targets.ipc ?? null, uts: targets.uts ?? null };
         this.opts.store.update(record);
+
+        if (record.namespaces.net) {
+          step = 'bring up loopback';
+          await bringUpLoopback(record.namespaces.net, this.opts.commandTimeoutMs);
+        }
 
         step = 'apply sysctls';
         await applySysctls(spec.sysctls, { net: record.namespaces.net, ipc: record.namespaces.ipc }, this.opts.commandTimeoutMs);

@@ -53,7 +53,7 @@ describe('container root filesystems', () => {
     const id = `c-${suffix}`;
     containers.push(id);
     const { rootfs } = await images.prepareContainerRootfs(id, record.id);
-    expect(rootfs).toBe(join(root, 'containers', id, 'rootfs'));
+    expect(rootfs).toBe(join(root, 'container-roots', id, 'rootfs'));
     expect(mounted(rootfs)).toBe(true);
     expect(readFileSync(join(rootfs, FIXTURE.hello.path), 'utf8')).toBe(FIXTURE.hello.content);
     expect(existsSync(join(rootfs, FIXTURE.deleted.path))).toBe(false);
@@ -74,11 +74,11 @@ describe('container root filesystems', () => {
     expect(await images.remove(record!.id)).toBe(true);
     expect(images.resolve(record!.id)).toBeNull();
     for (const chain of record!.chainIds) expect(existsSync(images.snapshots.layerFs(chain))).toBe(true);
-    expect(readFileSync(join(root, 'containers', id, 'rootfs', FIXTURE.hello.path), 'utf8')).toBe(FIXTURE.hello.content);
+    expect(readFileSync(join(root, 'container-roots', id, 'rootfs', FIXTURE.hello.path), 'utf8')).toBe(FIXTURE.hello.content);
     await images.removeContainerRootfs(id);
     await images.removeContainerRootfs(id); // idempotent
-    expect(mounted(join(root, 'containers', id, 'rootfs'))).toBe(false);
-    expect(existsSync(join(root, 'containers', id))).toBe(false);
+    expect(mounted(join(root, 'container-roots', id, 'rootfs'))).toBe(false);
+    expect(existsSync(join(root, 'container-roots', id))).toBe(false);
     expect(readdirSync(join(root, 'snapshots'))).toEqual([]);
     expect(readdirSync(join(root, 'content', 'blobs', 'sha256'))).toEqual([]);
   });
