@@ -77,15 +77,15 @@ describe('CRI server over the unix socket', () => {
 
   it('answers UNIMPLEMENTED on a server-streaming RPC too', async () => {
     const raw = daemon.client.runtime.raw as unknown as {
-      GetContainerEvents(req: object): NodeJS.EventEmitter;
+      StreamPodSandboxes(req: object): NodeJS.EventEmitter;
     };
     const err = await new Promise<ServiceError>((resolve) => {
-      const stream = raw.GetContainerEvents({});
+      const stream = raw.StreamPodSandboxes({});
       stream.on('error', resolve);
       stream.on('data', () => undefined);
     });
     expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(err.details).toContain('GetContainerEvents');
+    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxes');
   });
 
   it('creates the socket with mode 0660 and the state dirs with 0700', () => {
