@@ -35,7 +35,7 @@ export function humanSize(bytes: number): string {
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
 }
 
-async function pullWithProgress(client: CriClient, image: string, stateDir: string, quiet: boolean): Promise<string> {
+export async function pullWithProgress(client: CriClient, image: string, stateDir: string, quiet: boolean): Promise<string> {
   const file = progressFile(join(stateDir, 'pulls'), image);
   const tty = process.stdout.isTTY === true && !quiet;
   const multi = tty

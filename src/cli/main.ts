@@ -10,6 +10,15 @@ import { serve } from './serve.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
 import { VERSION_STRING } from './version.js';
+import { registerRunCommand } from './run.js';
+import { registerDownCommand } from './down.js';
+import { registerPodsCommand } from './pods.js';
+import { registerPsCommand } from './ps.js';
+import { registerLogsCommand } from './logs.js';
+import { registerStopCommand } from './stop.js';
+import { registerRmCommand } from './rm.js';
+import { registerInspectCommand } from './inspect.js';
+import { registerStatsCommand } from './stats.js';
 
 const program = new Command('keelson')
   .description('A Kubernetes container runtime: CRI v1 on a unix socket, and pods on one machine')
@@ -66,6 +75,15 @@ program
 
 registerImageCommands(program, withClient);
 registerImageImportCommand(program);
+registerRunCommand(program, withClient);
+registerDownCommand(program, withClient);
+registerPodsCommand(program, withClient);
+registerPsCommand(program, withClient);
+registerLogsCommand(program, withClient);
+registerStopCommand(program, withClient);
+registerRmCommand(program, withClient);
+registerInspectCommand(program, withClient);
+registerStatsCommand(program, withClient);
 
 const config = program.command('config').description('configuration helpers');
 config

@@ -36,6 +36,11 @@ export function defaultConfig(): Config {
       pids_limit: 0,
       log_size_max: -1,
     },
+    supervisor: {
+      backoff_base_ms: 10_000,
+      backoff_max_ms: 300_000,
+      tick_ms: 500,
+    },
     image: {
       unpack_concurrency: 4,
       auth_file: '/root/.docker/config.json',

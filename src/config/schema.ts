@@ -40,6 +40,14 @@ export interface Config {
     log_size_max: number;
   };
   image: ImageSettings;
+  supervisor: {
+    /** First restart delay of a crashed container of a `keelson run` pod; doubles each time. */
+    backoff_base_ms: number;
+    /** The restart delay's ceiling (kubelet: 5 minutes). */
+    backoff_max_ms: number;
+    /** How often the supervisor looks at its pods. */
+    tick_ms: number;
+  };
 }
 
 export interface RegistrySettings {
@@ -132,6 +140,15 @@ export const configSchema = {
       properties: {
         pids_limit: { type: 'integer', minimum: 0 },
         log_size_max: { type: 'integer', minimum: -1 },
+      },
+    },
+    supervisor: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        backoff_base_ms: { type: 'integer', minimum: 10, maximum: 3600000 },
+        backoff_max_ms: { type: 'integer', minimum: 10, maximum: 86400000 },
+        tick_ms: { type: 'integer', minimum: 10, maximum: 60000 },
       },
     },
     image: {

@@ -14,6 +14,8 @@ import { startSandboxService } from './sandbox-wiring.js';
 import { createImageService } from './image-wiring.js';
 import { startContainerService } from './container-wiring.js';
 import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { supervisorImplementation, supervisorService } from '../cri/supervisor-status.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -41,16 +43,22 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const images = await createImageService(config, db, log);
     const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, images, sandboxes });
 
+    const supervisor = new Supervisor({ db, sandboxes, containers, log, backoffBaseMs: config.supervisor.backoff_base_ms,
+      backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
+
     await prepareSocketPath(config.socket);
     const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers }), log,
-      extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) }] });
+      extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
+        { definition: supervisorService, implementation: supervisorImplementation(supervisor) }] });
     await server.listen();
+    supervisor.start();
     log.info(
       { version: KEELSON_VERSION, socket: config.socket, root: config.root, state: config.state, cgroupDriver },
       'keelson is serving CRI',
     );
     return {
       async stop() {
+        supervisor.close();
         await server.close();
         containers.close();
         await unlink(config.socket).catch(() => undefined);

@@ -1,0 +1,33 @@
+// `keelson down FILE|-`: stops and removes the pods `keelson run FILE` made (found by namespace
+// and name among the pods carrying keelson's pod-spec annotation), with their volume dirs.
+import type { Command } from 'commander';
+import type { CriClient } from '../cri/client.js';
+import { removePod } from '../run/runner.js';
+import { POD_SPEC_ANNOTATION } from '../supervisor/supervisor.js';
+import { socketOption } from './client-options.js';
+import { readManifests } from './manifest-input.js';
+
+type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
+
+export function registerDownCommand(program: Command, withClient: WithClient): void {
+  program
+    .command('down')
+    .description('stop and remove the pods `keelson run FILE` started')
+    .argument('<file>', 'the manifest given to run, or - for stdin')
+    .addOption(socketOption())
+    .action((file: string, opts: { socket: string }) =>
+      withClient<typeof opts>(async (client) => {
+        const parsed = await readManifests(file);
+        const wanted = new Set(parsed.pods.map(({ pod }) => `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`));
+        const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
+        let removed = 0;
+        for (const p of pods) {
+          const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
+          if (!wanted.has(key) || !p.annotations?.[POD_SPEC_ANNOTATION]) continue;
+          await removePod(client, p.id ?? '');
+          console.log(`removed pod ${key} (${(p.id ?? '').slice(0, 13)})`);
+          removed++;
+        }
+        if (removed === 0) console.log(`no pods of ${file} are running`);
+      })(opts));
+}

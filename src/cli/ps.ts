@@ -1,0 +1,34 @@
+// `keelson ps`: containers, newest first; exited ones too with -a.
+import type { Command } from 'commander';
+import type { CriClient } from '../cri/client.js';
+import { socketOption } from './client-options.js';
+import { ageOf, formatTable, outputOption, printAs } from './output.js';
+
+type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
+
+export function registerPsCommand(program: Command, withClient: WithClient): void {
+  program
+    .command('ps')
+    .description('list containers (running ones; -a for all)')
+    .addOption(socketOption())
+    .addOption(outputOption())
+    .option('-a, --all', 'show exited containers too')
+    .option('-q, --quiet', 'print only container ids')
+    .option('--pod <pod>', 'only the containers of this pod (name or id prefix)')
+    .action((opts: { socket: string; output: string; all?: boolean; quiet?: boolean; pod?: string }) =>
+      withClient<typeof opts>(async (client, o) => {
+        const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
+        const podName = new Map(pods.map((p) => [p.id ?? '', p.metadata?.name ?? '']));
+        const podFilter = o.pod ? pods.filter((p) => p.metadata?.name === o.pod || (p.id ?? '').startsWith(o.pod ?? '')).map((p) => p.id) : null;
+        let containers = (await client.runtime.call('ListContainers', o.all ? {} : { filter: { state: { state: 'CONTAINER_RUNNING' } } })).containers ?? [];
+        if (podFilter) containers = containers.filter((c) => podFilter.includes(c.pod_sandbox_id ?? ''));
+        containers.sort((a, b) => Number(BigInt(b.created_at ?? '0') - BigInt(a.created_at ?? '0')));
+        if (o.quiet) {
+          console.log(containers.map((c) => c.id).join('\n'));
+          return;
+        }
+        printAs(o.output, containers, () => formatTable(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+          containers.map((c) => [(c.id ?? '').slice(0, 13), c.image?.image ?? '', ageOf(c.created_at), (c.state ?? '').replace('CONTAINER_', '').toLowerCase(),
+            c.metadata?.name ?? '', String(c.metadata?.attempt ?? 0), (c.pod_sandbox_id ?? '').slice(0, 13), podName.get(c.pod_sandbox_id ?? '') ?? ''])));
+      })(opts));
+}

@@ -1,0 +1,37 @@
+// `keelson rm POD|CONTAINER...`: removes pods (stopping them first: their containers go too,
+// and the volume dirs `keelson run` made), or stopped containers (-f stops them first).
+import type { Command } from 'commander';
+import type { CriClient } from '../cri/client.js';
+import { FailedPreconditionError, NotFoundError } from '../errors.js';
+import { removePod } from '../run/runner.js';
+import { socketOption } from './client-options.js';
+import { findContainer, findPod } from './lookup.js';
+
+type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
+
+export function registerRmCommand(program: Command, withClient: WithClient): void {
+  program
+    .command('rm')
+    .description('remove pods (with their containers) or containers, by name or id prefix')
+    .argument('<refs...>', 'pod or container names or id prefixes')
+    .addOption(socketOption())
+    .option('-f, --force', 'stop a running container first')
+    .action((refs: string[], opts: { socket: string; force?: boolean }) =>
+      withClient<typeof opts>(async (client, o) => {
+        for (const ref of refs) {
+          const pod = await findPod(client, ref).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
+          if (pod) {
+            await removePod(client, pod.id ?? '');
+            console.log(`removed pod ${pod.metadata?.name ?? ''} (${(pod.id ?? '').slice(0, 13)})`);
+            continue;
+          }
+          const c = await findContainer(client, ref);
+          if (c.state === 'CONTAINER_RUNNING') {
+            if (!o.force) throw new FailedPreconditionError(`container ${ref} is running: stop it first or use -f`);
+            await client.runtime.call('StopContainer', { container_id: c.id ?? '', timeout: '10' });
+          }
+          await client.runtime.call('RemoveContainer', { container_id: c.id ?? '' });
+          console.log(`removed container ${c.metadata?.name ?? ''} (${(c.id ?? '').slice(0, 13)})`);
+        }
+      })(opts));
+}

@@ -1,0 +1,135 @@
+// `keelson run`: drives the daemon over CRI as kubelet would, for one pod at a time: volumes,
+// images (by pull policy), the sandbox, init containers to completion in order, then the app
+// containers. A failure undoes the pod. Restarts and probes after that are the daemon's
+// supervisor's (src/supervisor/), which finds the pod by its POD_SPEC_ANNOTATION.
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { CriClient } from '../cri/client.js';
+import { FailedPreconditionError, NotFoundError } from '../errors.js';
+import type { ContainerSpec, Pod } from '../kube/pod-types.js';
+import { containerConfig, podKey, sandboxConfig, withDefaults, type EnvSources } from './pod-config.js';
+import { mountsOf, podVolumeDir, prepareVolumes, removeVolumes, type PreparedVolumes, type VolumeSources } from './volumes.js';
+
+/** Annotation naming the pod's volume dir, so `rm` and `down` can remove it. */
+export const VOLUME_DIR_ANNOTATION = 'keelson.dev/volume-dir';
+/** Annotation naming the pod's log dir: `keelson rm`/`down` remove it with the pod. */
+export const LOG_DIR_ANNOTATION = 'keelson.dev/log-dir';
+
+export interface RunOptions {
+  /** The daemon's root dir: volumes go under <root>/pod-volumes/. */
+  root: string;
+  /** Pod log dirs go under it: <logRoot>/<ns>_<name>_<uid>/. */
+  logRoot: string;
+  sources: VolumeSources;
+  pull: (image: string) => Promise<void>;
+  say: (line: string) => void;
+  /** First retry delay of a failed init container (doubles), and how many retries. */
+  initBackoffMs?: number;
+  initRetries?: number;
+}
+
+export interface StartedPod {
+  id: string;
+  name: string;
+  namespace: string;
+  ip: string;
+  ports: Array<{ hostPort: number; containerPort: number; protocol: string }>;
+  logDirectory: string;
+  containers: Array<{ name: string; id: string }>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function ensureImages(client: CriClient, pod: Pod, opts: RunOptions): Promise<void> {
+  const done = new Set<string>();
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    const key = `${c.image} ${c.imagePullPolicy ?? ''}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    const present = (await client.image.call('ImageStatus', { image: { image: c.image } })).image;
+    if (c.imagePullPolicy === 'Never') {
+      if (!present) throw new NotFoundError(`image ${c.image} (container ${c.name}) is not present and imagePullPolicy is Never: import it with \`keelson image import\` or pull it with \`keelson pull\``);
+      continue;
+    }
+    if (c.imagePullPolicy === 'Always' || !present) await opts.pull(c.image);
+  }
+}
+
+async function waitForExit(client: CriClient, id: string): Promise<number> {
+  for (;;) {
+    const st = (await client.runtime.call('ContainerStatus', { container_id: id })).status;
+    if (st?.state === 'CONTAINER_EXITED') return st.exit_code ?? -1;
+    await sleep(200);
+  }
+}
+
+async function runInitContainer(
+  client: CriClient, podId: string, cfg: ReturnType<typeof sandboxConfig>, pod: Pod, c: ContainerSpec,
+  volumes: PreparedVolumes, env: EnvSources, opts: RunOptions,
+): Promise<void> {
+  const retries = pod.spec.restartPolicy === 'Never' ? 0 : opts.initRetries ?? 5;
+  let delay = opts.initBackoffMs ?? 1000;
+  for (let attempt = 0; ; attempt++) {
+    const config = containerConfig(pod, c, 'init', mountsOf(c, volumes, pod), env, attempt);
+    const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
+    await client.runtime.call('StartContainer', { container_id: id ?? '' });
+    const code = await waitForExit(client, id ?? '');
+    if (code === 0) return;
+    if (attempt >= retries) {
+      throw new FailedPreconditionError(`init container ${c.name} of pod ${pod.metadata.name} exited with code ${code}` +
+        (retries === 0 ? ' (restartPolicy Never)' : ` after ${attempt + 1} attempts`) + `; its log: ${cfg.log_directory ?? ''}/${c.name}/${attempt}.log`);
+    }
+    opts.say(`init container ${c.name} exited with code ${code}; retrying in ${delay / 1000}s`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, 300_000);
+  }
+}
+
+/** Runs one pod; on failure removes the sandbox and volumes it made and rethrows. */
+export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptions): Promise<StartedPod> {
+  const pod = withDefaults(manifestPod, randomUUID());
+  const key = podKey(pod);
+  const volumeDir = podVolumeDir(opts.root, key);
+  const logDirectory = join(opts.logRoot, key);
+  await ensureImages(client, pod, opts);
+  const volumes = await prepareVolumes(pod, volumeDir, opts.sources);
+  let podId = '';
+  try {
+    const cfg = sandboxConfig(pod, logDirectory);
+    cfg.annotations = { ...cfg.annotations, [VOLUME_DIR_ANNOTATION]: volumeDir, [LOG_DIR_ANNOTATION]: logDirectory };
+    podId = (await client.runtime.call('RunPodSandbox', { config: cfg })).pod_sandbox_id ?? '';
+    const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId })).status;
+    const ip = status?.network?.ip ?? '';
+    const env: EnvSources = { podIP: ip, nodeName: hostname(), ...opts.sources };
+    for (const c of pod.spec.initContainers ?? []) await runInitContainer(client, podId, cfg, pod, c, volumes, env, opts);
+    const containers: StartedPod['containers'] = [];
+    for (const c of pod.spec.containers) {
+      const config = containerConfig(pod, c, 'app', mountsOf(c, volumes, pod), env);
+      const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
+      await client.runtime.call('StartContainer', { container_id: id ?? '' });
+      containers.push({ name: c.name, id: id ?? '' });
+    }
+    return {
+      id: podId, name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', ip, logDirectory, containers,
+      ports: (cfg.port_mappings ?? []).map((p) => ({ hostPort: p.host_port ?? 0, containerPort: p.container_port ?? 0, protocol: p.protocol ?? 'TCP' })),
+    };
+  } catch (err) {
+    if (podId) await removePod(client, podId).catch(() => undefined);
+    await removeVolumes(volumeDir).catch(() => undefined);
+    await rm(logDirectory, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Stops and removes a sandbox (its containers go with it) and the volumes the CLI made for it. */
+export async function removePod(client: CriClient, podId: string): Promise<void> {
+  const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId }).catch(() => ({ status: null }))).status;
+  await client.runtime.call('StopPodSandbox', { pod_sandbox_id: podId });
+  await client.runtime.call('RemovePodSandbox', { pod_sandbox_id: podId });
+  const dir = status?.annotations?.[VOLUME_DIR_ANNOTATION];
+  if (dir && dir.includes('/pod-volumes/')) await removeVolumes(dir);
+  const logs = status?.annotations?.[LOG_DIR_ANNOTATION];
+  if (logs && status?.metadata?.uid && logs.endsWith(`_${status.metadata.uid}`)) await rm(logs, { recursive: true, force: true });
+}

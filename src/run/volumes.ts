@@ -1,0 +1,166 @@
+// A pod's volumes on the host, made by the CLI before the sandbox: the CLI runs as root on the
+// daemon's host (it needs the daemon's socket, which is root-only), so it makes the dirs and the
+// tmpfs of emptyDir medium Memory itself under <root>/pod-volumes/<ns>_<name>_<uid>/, and
+// `keelson down`/`rm` remove them. A daemon-side service would add a protocol for no gain here.
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize } from 'node:path';
+import type { Mount, MountPropagation } from '../cri/generated/cri-types.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
+import { bytesOf } from '../kube/quantity.js';
+import { mount, umount } from '../native.js';
+
+/** Bounded like manifests: a configMap or secret file is read whole. */
+const MAX_SOURCE_BYTES = 1 << 20;
+
+/** Reads `--configmap NAME=DIR|FILE`: a dir gives one key per regular file, a file one key (its name). */
+export function readKeySource(flag: string, option: string): { name: string; data: Map<string, string> } {
+  const eq = flag.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`--${option} "${flag}": expected NAME=DIR|FILE`);
+  const name = flag.slice(0, eq);
+  const path = flag.slice(eq + 1);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) throw new InvalidArgumentError(`--${option} ${name}: ${path} does not exist`);
+  const data = new Map<string, string>();
+  const readOne = (file: string, key: string): void => {
+    if (statSync(file).size > MAX_SOURCE_BYTES) throw new InvalidArgumentError(`--${option} ${name}: ${file} is larger than ${MAX_SOURCE_BYTES} bytes`);
+    data.set(key, readFileSync(file, 'utf8'));
+  };
+  if (st.isDirectory()) {
+    for (const entry of readdirSync(path, { withFileTypes: true })) if (entry.isFile()) readOne(join(path, entry.name), entry.name);
+  } else {
+    readOne(path, path.split('/').pop() ?? path);
+  }
+  return { name, data };
+}
+
+export interface VolumeSources {
+  configMaps: Map<string, Map<string, string>>;
+  secrets: Map<string, Map<string, string>>;
+}
+
+/** Host paths of each volume, by name. */
+export type PreparedVolumes = Map<string, string>;
+
+export function podVolumeDir(root: string, key: string): string {
+  return join(root, 'pod-volumes', key);
+}
+
+async function project(dir: string, data: Map<string, string>, items: KeyToPath[] | undefined, mode: number, where: string, optional: boolean): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const entries: KeyToPath[] = items ?? [...data.keys()].map((key) => ({ key, path: key }));
+  for (const [i, item] of entries.entries()) {
+    const rel = normalize(item.path);
+    if (isAbsolute(rel) || rel.startsWith('..')) throw new InvalidArgumentError(`${where}.items[${i}].path "${item.path}" must be relative and stay inside the volume`);
+    const value = data.get(item.key);
+    if (value === undefined) {
+      if (optional) continue;
+      throw new InvalidArgumentError(`${where}.items[${i}].key "${item.key}" is not in the source`);
+    }
+    const file = join(dir, rel);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, value, { mode: item.mode ?? mode });
+    await chmod(file, item.mode ?? mode);
+  }
+}
+
+const HOST_PATH_TYPES: Record<string, (path: string) => string | null> = {
+  Directory: (p) => (lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ? null : 'is not a directory'),
+  File: (p) => (statSync(p, { throwIfNoEntry: false })?.isFile() ? null : 'is not a file'),
+  Socket: (p) => (statSync(p, { throwIfNoEntry: false })?.isSocket() ? null : 'is not a socket'),
+  CharDevice: (p) => (statSync(p, { throwIfNoEntry: false })?.isCharacterDevice() ? null : 'is not a character device'),
+  BlockDevice: (p) => (statSync(p, { throwIfNoEntry: false })?.isBlockDevice() ? null : 'is not a block device'),
+};
+
+async function prepareOne(v: VolumeSpec, i: number, base: string, src: VolumeSources): Promise<string> {
+  const where = `spec.volumes[${i}]`;
+  if (v.csi) throw new InvalidArgumentError(`${where}.csi: CSI volumes are not supported yet`);
+  if (v.hostPath) {
+    const path = v.hostPath.path;
+    if (!isAbsolute(path)) throw new InvalidArgumentError(`${where}.hostPath.path "${path}" must be absolute`);
+    const type = v.hostPath.type ?? '';
+    if (type === 'DirectoryOrCreate') await mkdir(path, { recursive: true, mode: 0o755 });
+    else if (type === 'FileOrCreate') {
+      if (!statSync(path, { throwIfNoEntry: false })) {
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, '', { mode: 0o644 });
+      }
+    } else if (type !== '') {
+      const check = HOST_PATH_TYPES[type];
+      if (!check) throw new InvalidArgumentError(`${where}.hostPath.type "${type}" is not a hostPath type`);
+      const problem = check(path);
+      if (problem) throw new InvalidArgumentError(`${where}.hostPath: ${path} ${problem} (type ${type})`);
+    }
+    return path;
+  }
+  const dir = join(base, v.name);
+  if (v.configMap) {
+    const data = src.configMaps.get(v.configMap.name);
+    if (!data && !v.configMap.optional) throw new NotFoundError(`${where}.configMap: configMap "${v.configMap.name}" not given (use --configmap ${v.configMap.name}=DIR|FILE)`);
+    await project(dir, data ?? new Map(), v.configMap.items, v.configMap.defaultMode ?? 0o644, `${where}.configMap`, v.configMap.optional === true);
+    return dir;
+  }
+  if (v.secret) {
+    const data = src.secrets.get(v.secret.secretName);
+    if (!data && !v.secret.optional) throw new NotFoundError(`${where}.secret: secret "${v.secret.secretName}" not given (use --secret ${v.secret.secretName}=DIR|FILE)`);
+    await project(dir, data ?? new Map(), v.secret.items, v.secret.defaultMode ?? 0o644, `${where}.secret`, v.secret.optional === true);
+    return dir;
+  }
+  // emptyDir, also the default when no source is given.
+  await mkdir(dir, { recursive: true, mode: 0o777 });
+  await chmod(dir, 0o777);
+  if (v.emptyDir?.medium === 'Memory') {
+    const size = v.emptyDir.sizeLimit !== undefined ? bytesOf(v.emptyDir.sizeLimit, `${where}.emptyDir.sizeLimit`) : 0;
+    await mount('tmpfs', dir, 'tmpfs', ['nosuid', 'nodev'], `mode=0777${size > 0 ? `,size=${size}` : ''}`);
+  }
+  return dir;
+}
+
+/** Makes every volume of the pod; on failure removes what it made. */
+export async function prepareVolumes(pod: Pod, base: string, src: VolumeSources): Promise<PreparedVolumes> {
+  const out: PreparedVolumes = new Map();
+  try {
+    await mkdir(base, { recursive: true, mode: 0o711 });
+    for (const [i, v] of (pod.spec.volumes ?? []).entries()) out.set(v.name, await prepareOne(v, i, base, src));
+    return out;
+  } catch (err) {
+    await removeVolumes(base);
+    throw err;
+  }
+}
+
+/** Unmounts tmpfs volumes and removes the pod's volume dir; a missing dir is fine. */
+export async function removeVolumes(base: string): Promise<void> {
+  if (!statSync(base, { throwIfNoEntry: false })) return;
+  const entries = readdirSync(base, { withFileTypes: true });
+  for (const e of entries) {
+    const dir = join(base, e.name);
+    for (;;) {
+      try {
+        await umount(dir, { detach: true });
+      } catch {
+        break; // not (or no longer) a mount point
+      }
+    }
+  }
+  await rm(base, { recursive: true, force: true });
+}
+
+const PROPAGATION: Record<string, MountPropagation> = {
+  None: 'PROPAGATION_PRIVATE', HostToContainer: 'PROPAGATION_HOST_TO_CONTAINER', Bidirectional: 'PROPAGATION_BIDIRECTIONAL',
+};
+
+export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): Mount[] {
+  return (c.volumeMounts ?? []).map((m) => {
+    const host = volumes.get(m.name) ?? '';
+    const spec = pod.spec.volumes?.find((v) => v.name === m.name);
+    const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined;
+    return {
+      container_path: m.mountPath,
+      host_path: m.subPath ? join(host, normalize(m.subPath).replace(/^(\.\.\/?)+/, '')) : host,
+      readonly,
+      propagation: PROPAGATION[m.mountPropagation ?? 'None'],
+    };
+  });
+}
