@@ -12,7 +12,7 @@ export function socketOption(): Option {
 export function explainClientError(err: unknown, socketPath: string): string {
   const e = err as { code?: number; details?: string; message?: string };
   if (e.code === grpcStatus.UNAVAILABLE) {
-    return `cannot reach keelson at ${socketPath}: is the daemon running? Start it with \`keelson serve\``;
+    return `cannot reach keelson at ${socketPath}: is the daemon running? Start it with \`keelson serve\` (or install the systemd unit contrib/keelson.service)`;
   }
   return e.details || e.message || String(err);
 }
