@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { CriClient } from '../cri/client.js';
 import { removePod } from '../run/runner.js';
-import { POD_SPEC_ANNOTATION } from '../supervisor/supervisor.js';
+import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import { socketOption } from './client-options.js';
 import { readManifests } from './manifest-input.js';
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CriClient } from '../cri/client.js';
 import { supervisedPods } from '../cri/supervisor-status.js';
 import { NotFoundError } from '../errors.js';
-import { POD_SPEC_ANNOTATION } from '../supervisor/supervisor.js';
+import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import { socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';
 

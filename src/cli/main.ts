@@ -6,7 +6,6 @@ import { defaultConfigToml } from '../config/load.js';
 import { messageOf } from '../errors.js';
 import { explainClientError, socketOption } from './client-options.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
-import { serve } from './serve.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
 import { VERSION_STRING } from './version.js';
@@ -34,6 +33,8 @@ program
   .option('--socket <path>', 'CRI socket path (default <state>/keelson.sock)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']))
   .action(async (opts: { config?: string; root?: string; state?: string; socket?: string; logLevel?: string }) => {
+    // Loaded on demand: the daemon's modules take a second to load, client commands need none of them.
+    const { serve } = await import('./serve.js');
     await serve({ ...opts, log_level: opts.logLevel });
   });
 

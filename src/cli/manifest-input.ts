@@ -1,7 +1,10 @@
 // Reads a manifest file, or stdin for `-`, bounded as manifests are.
 import { readFileSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
-import { MAX_MANIFEST_BYTES, parseManifests, type ParsedManifests } from '../kube/manifest.js';
+import type { ParsedManifests } from '../kube/manifest.js';
+
+/** As kube/manifest.ts's MAX_MANIFEST_BYTES; that module (ajv schemas) is loaded only when a manifest is read. */
+const MAX_MANIFEST_BYTES = 4 << 20;
 
 export async function readManifests(file: string): Promise<ParsedManifests> {
   let text: string;
@@ -20,5 +23,6 @@ export async function readManifests(file: string): Promise<ParsedManifests> {
     if (st.size > MAX_MANIFEST_BYTES) throw new InvalidArgumentError(`${file}: larger than ${MAX_MANIFEST_BYTES} bytes`);
     text = readFileSync(file, 'utf8');
   }
+  const { parseManifests } = await import('../kube/manifest.js');
   return parseManifests(text, file === '-' ? 'stdin' : file);
 }

@@ -7,16 +7,14 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ContainerSpec, Pod, SeccompProfile } from '../kube/pod-types.js';
 import { bytesOf, cpuMillis } from '../kube/quantity.js';
 
-import { POD_SPEC_ANNOTATION } from '../supervisor/supervisor.js';
+import { CONTAINER_KIND_LABEL, POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 
 /** Annotation on sandboxes the CLI starts: the Pod after defaults, as JSON. The supervisor's mark. */
-export { POD_SPEC_ANNOTATION };
+export { CONTAINER_KIND_LABEL, POD_SPEC_ANNOTATION };
 export const POD_NAME_LABEL = 'io.kubernetes.pod.name';
 export const POD_NAMESPACE_LABEL = 'io.kubernetes.pod.namespace';
 export const POD_UID_LABEL = 'io.kubernetes.pod.uid';
 export const CONTAINER_NAME_LABEL = 'io.kubernetes.container.name';
-/** Label telling init containers from app containers. */
-export const CONTAINER_KIND_LABEL = 'keelson.dev/container-kind';
 
 /** Fills in what Kubernetes' API server would default. */
 export function withDefaults(pod: Pod, uid: string): Pod {

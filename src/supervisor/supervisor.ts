@@ -14,8 +14,9 @@ import type { Db } from '../store/database.js';
 import { runProbe } from './probes.js';
 import { SupervisorStore, type ProbeResult, type SupervisedContainer } from './store.js';
 
-export const POD_SPEC_ANNOTATION = 'keelson.dev/pod-spec';
-const KIND_LABEL = 'keelson.dev/container-kind';
+import { CONTAINER_KIND_LABEL as KIND_LABEL, POD_SPEC_ANNOTATION } from './annotations.js';
+
+export { POD_SPEC_ANNOTATION };
 /** kubelet forgets the backoff of a container that ran this long. */
 const BACKOFF_RESET_MS = 10 * 60_000;
 

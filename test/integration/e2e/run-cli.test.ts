@@ -16,6 +16,8 @@ import { unmountAllUnder } from '../../fixtures/sandbox.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const IMAGE = 'localhost/keelson/demo:latest';
+/** Fast backoff so restarts show within seconds. */
+const SUPERVISOR_TOML = '[supervisor]\nbackoff_base_ms = 500\nbackoff_max_ms = 4000\ntick_ms = 100\n';
 let daemon: KeelsonDaemon;
 let net: TestNetwork;
 let env: NodeJS.ProcessEnv;
@@ -68,7 +70,7 @@ async function manifest(name: string, text: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  daemon = await startKeelson({ configToml: '[supervisor]\nbackoff_base_ms = 500\nbackoff_max_ms = 4000\ntick_ms = 100\n' });
+  daemon = await startKeelson({ configToml: SUPERVISOR_TOML });
   net = makeTestNetwork(daemon.base);
   await writeNetworkConfig(daemon.cniConfDir, net);
   dir = join(daemon.base, 'manifests');
@@ -207,6 +209,12 @@ spec:
     expect(once?.restarts).toBe(0);
     expect(once?.status).toBe('Error');
     expect(await ok('logs', 'crasher/app')).toBe('crashing\n');
+
+    // A restarted daemon resumes supervising: the restart count keeps growing from where it was.
+    const before = (await pods()).find((p) => p.name === 'crasher')?.restarts ?? 0;
+    await daemon.stop();
+    daemon = await startKeelson({ base: daemon.base, configToml: SUPERVISOR_TOML });
+    await waitFor('a restart after the daemon restart', async () => (await pods()).find((p) => p.name === 'crasher' && p.restarts > before), 30_000);
     await ok('down', file);
     expect(await pods()).toEqual([]);
   }, 60_000);
@@ -280,7 +288,23 @@ spec:
     const r2 = await cli('run', csi);
     expect(r2.code).toBe(1);
     expect(r2.stderr).toContain('CSI volumes are not supported yet');
+
+    // A failing init container with restartPolicy Never fails the pod and undoes it.
+    const init = await manifest('init', `
+apiVersion: v1
+kind: Pod
+metadata: { name: initfail }
+spec:
+  restartPolicy: Never
+  initContainers: [{ name: setup, image: ${IMAGE}, command: ["sh", "-c", "exit 7"], volumeMounts: [{ name: v, mountPath: /v }] }]
+  containers: [{ name: app, image: ${IMAGE}, command: ["sleep", "3600"] }]
+  volumes: [{ name: v, emptyDir: {} }]
+`);
+    const r3 = await cli('run', init);
+    expect(r3.code).toBe(1);
+    expect(r3.stderr).toMatch(/init container setup of pod initfail exited with code 7 \(restartPolicy Never\)/);
     expect(await pods()).toEqual([]);
+    expect(readdirSync(join(daemon.root, 'pod-volumes'))).toEqual([]);
   }, 60_000);
 
   it('runs the demo flow: examples/hello.yaml on a free hostPort prints the page', async () => {

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { CriLogParser, sinceToEpochMs } from '../../../src/run/cri-log.js';
+
+describe('CRI log lines', () => {
+  it('strips the prefix, keeps the stream, and joins partial lines across chunks', () => {
+    const p = new CriLogParser();
+    expect(p.push('2024-01-01T00:00:00.1Z stdout P hel')).toEqual([]);
+    expect(p.push('lo\n2024-01-01T00:00:00.2Z stdout P , \n2024-01-01T00:00:00.3Z stdout F world\n')).toEqual([
+      { time: '2024-01-01T00:00:00.3Z', stream: 'stdout', text: 'hello, world' },
+    ]);
+    expect(p.push('2024-01-01T00:00:01Z stderr F oops\n2024-01-01T00:00:02Z stdout F\n')).toEqual([
+      { time: '2024-01-01T00:00:01Z', stream: 'stderr', text: 'oops' },
+      { time: '2024-01-01T00:00:02Z', stream: 'stdout', text: '' },
+    ]);
+  });
+
+  it('reads --since as a duration or a time', () => {
+    expect(sinceToEpochMs('1h30m', 10_000_000)).toBe(10_000_000 - 5_400_000);
+    expect(sinceToEpochMs('10s', 20_000)).toBe(10_000);
+    expect(sinceToEpochMs('2024-01-01T00:00:00Z')).toBe(Date.parse('2024-01-01T00:00:00Z'));
+    expect(() => sinceToEpochMs('yesterday')).toThrow(/--since "yesterday"/);
+  });
+});
