@@ -219,6 +219,7 @@ export class Supervisor {
     state.inFlight = true;
     const st = state;
     const podIp = record.hostNetwork ? '127.0.0.1' : record.ips[0] ?? '127.0.0.1';
+    const pod = podOf(record);
     void runProbe(probe, { containerId: current.id, podIp, container: spec, execSync: (id, cmd, t) => this.opts.containers.execSync(id, cmd, t) })
       .then(async (outcome) => {
         st.next[kind] = Date.now() + (probe.periodSeconds ?? 10) * 1000;
@@ -248,8 +249,8 @@ export class Supervisor {
         this.store.put(fresh);
         if (st.failures[kind] >= threshold) {
           this.opts.log.info({ container: current.id, kind, message: outcome.message }, 'probe failed; stopping the container');
-          const grace = probe.terminationGracePeriodSeconds ?? 30;
-          await this.opts.containers.stop(current.id, Math.min(grace, 10));
+          // kubelet's grace: the probe's own, else the pod's terminationGracePeriodSeconds.
+          await this.opts.containers.stop(current.id, probe.terminationGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30);
         }
       })
       .catch((err: unknown) => this.opts.log.warn({ err, container: current.id }, 'probe handling failed'))

@@ -225,6 +225,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: probed }
 spec:
+  terminationGracePeriodSeconds: 1
   containers:
     - name: live
       image: ${IMAGE}
@@ -265,7 +266,16 @@ spec:
     expect(out.trim().split('\n')).toHaveLength(3);
     const names = (await pods()).map((p) => p.name).sort();
     expect(names).toEqual(['web-0', 'web-1', 'web-2']);
-    expect((await ok('down', file)).trim().split('\n')).toHaveLength(3);
+    const stats = JSON.parse(await ok('stats', '--no-stream', '-o', 'json')) as Array<{ pod: string; memoryBytes: number }>;
+    expect(stats.map((s) => s.pod).sort()).toEqual(['web-0', 'web-1', 'web-2']);
+    expect(stats.every((s) => s.memoryBytes > 0)).toBe(true);
+    expect(await ok('stop', 'web-0')).toMatch(/stopped pod web-0/);
+    expect((await pods()).find((p) => p.name === 'web-0')?.status).toBe('Stopped');
+    const ambiguous = await cli('logs', 'app');
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toMatch(/"app" matches 3 containers/);
+    expect(await ok('rm', 'web-0')).toMatch(/removed pod web-0/);
+    expect((await ok('down', file)).trim().split('\n')).toHaveLength(2);
 
     const bad = await manifest('bad', `
 apiVersion: v1
