@@ -152,13 +152,16 @@ const PROPAGATION: Record<string, MountPropagation> = {
 };
 
 export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): Mount[] {
-  return (c.volumeMounts ?? []).map((m) => {
+  return (c.volumeMounts ?? []).map((m, i) => {
     const host = volumes.get(m.name) ?? '';
+    if (m.subPath && (isAbsolute(m.subPath) || normalize(m.subPath).split('/').includes('..'))) {
+      throw new InvalidArgumentError(`container ${c.name} volumeMounts[${i}].subPath "${m.subPath}" must be relative and stay inside the volume`);
+    }
     const spec = pod.spec.volumes?.find((v) => v.name === m.name);
     const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined;
     return {
       container_path: m.mountPath,
-      host_path: m.subPath ? join(host, normalize(m.subPath).replace(/^(\.\.\/?)+/, '')) : host,
+      host_path: m.subPath ? join(host, normalize(m.subPath)) : host,
       readonly,
       propagation: PROPAGATION[m.mountPropagation ?? 'None'],
     };

@@ -169,6 +169,12 @@ export class Supervisor {
       this.busy.add(key);
       try {
         await this.restart(current, row);
+      } catch (err) {
+        // Could not even create the new attempt (image gone, pod stopping): back off again.
+        row.backoffMs = Math.min(Math.max(row.backoffMs, this.opts.backoffBaseMs) * 2, this.opts.backoffMaxMs);
+        row.restartAt = Date.now() + row.backoffMs;
+        this.store.put(row);
+        this.opts.log.warn({ err, container: current.id, backoffMs: row.backoffMs }, 'restart failed; trying again after backoff');
       } finally {
         this.busy.delete(key);
       }

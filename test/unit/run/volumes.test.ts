@@ -1,0 +1,54 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Pod } from '../../../src/kube/pod-types.js';
+import { mountsOf, prepareVolumes, readKeySource, removeVolumes } from '../../../src/run/volumes.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'keelson-volumes-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function pod(volumes: NonNullable<Pod['spec']['volumes']>, mounts: Array<{ name: string; mountPath: string; subPath?: string }> = []): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'i', volumeMounts: mounts }], volumes } };
+}
+
+describe('pod volumes on the host', () => {
+  it('projects a configMap from a dir with items and modes, and removes it all again', async () => {
+    const src = join(dir, 'src');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'A');
+    writeFileSync(join(src, 'b'), 'B');
+    const cm = readKeySource(`cfg=${src}`, 'configmap');
+    expect([...cm.data.entries()].sort()).toEqual([['a', 'A'], ['b', 'B']]);
+    const base = join(dir, 'pod');
+    const p = pod([{ name: 'v', configMap: { name: 'cfg', items: [{ key: 'a', path: 'sub/x', mode: 0o600 }] } }], [{ name: 'v', mountPath: '/etc/v' }]);
+    const volumes = await prepareVolumes(p, base, { configMaps: new Map([[cm.name, cm.data]]), secrets: new Map() });
+    const file = join(volumes.get('v') ?? '', 'sub/x');
+    expect(readFileSync(file, 'utf8')).toBe('A');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(volumes.get('v') ?? '', 'b'))).toBe(false);
+    expect(mountsOf(p.spec.containers[0]!, volumes, p)[0]).toMatchObject({ container_path: '/etc/v', readonly: true });
+    await removeVolumes(base);
+    expect(existsSync(base)).toBe(false);
+  });
+
+  it('refuses what is wrong, naming the field, and leaves nothing behind', async () => {
+    const base = join(dir, 'pod');
+    const none = { configMaps: new Map<string, Map<string, string>>(), secrets: new Map<string, Map<string, string>>() };
+    await expect(prepareVolumes(pod([{ name: 'e', emptyDir: {} }, { name: 'v', csi: { driver: 'x' } }]), base, none)).rejects.toThrow(/spec\.volumes\[1\]\.csi: CSI volumes are not supported yet/);
+    expect(existsSync(base)).toBe(false);
+    writeFileSync(join(dir, 'file'), '');
+    await expect(prepareVolumes(pod([{ name: 'h', hostPath: { path: join(dir, 'file'), type: 'Directory' } }]), base, none)).rejects.toThrow(/spec\.volumes\[0\]\.hostPath: .* is not a directory/);
+    await expect(prepareVolumes(pod([{ name: 's', secret: { secretName: 'tls' } }]), base, none)).rejects.toThrow(/secret "tls" not given \(use --secret tls=DIR\|FILE\)/);
+    const cms = { ...none, configMaps: new Map([['c', new Map([['k', 'v']])]]) };
+    await expect(prepareVolumes(pod([{ name: 'c', configMap: { name: 'c', items: [{ key: 'k', path: '../../escape' }] } }]), base, cms)).rejects.toThrow(/items\[0\]\.path "\.\.\/\.\.\/escape" must be relative and stay inside/);
+    expect(existsSync(join(dir, 'escape'))).toBe(false);
+    const p = pod([{ name: 'e', emptyDir: {} }], [{ name: 'e', mountPath: '/x', subPath: 'a/../../up' }]);
+    const volumes = await prepareVolumes(p, base, none);
+    expect(() => mountsOf(p.spec.containers[0]!, volumes, p)).toThrow(/volumeMounts\[0\]\.subPath "a\/\.\.\/\.\.\/up" must be relative/);
+    await removeVolumes(base);
+  });
+});
