@@ -1,17 +1,10 @@
 // What the container service needs from the image and sandbox services, kept minimal so
 // the container half builds and tests on its own; the daemon wires the real services in.
 
-/** The runtime part of an OCI image config (`config` member). */
-export interface ImageConfig {
-  User?: string;
-  Env?: string[];
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  WorkingDir?: string;
-  StopSignal?: string;
-  Volumes?: Record<string, unknown> | null;
-  Labels?: Record<string, string> | null;
-}
+import type { ImageConfigRuntime } from '../image/manifest.js';
+
+/** The runtime part of an OCI image config (`config` member), as the image service parses it. */
+export type ImageConfig = ImageConfigRuntime;
 
 export interface ResolvedImage {
   /** The image id (`sha256:` of its config). */

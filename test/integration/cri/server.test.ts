@@ -5,21 +5,13 @@ import { join } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonStartError, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
+import { grpcError } from '../../fixtures/grpc.js';
 
 const BRIDGE_CONFLIST = JSON.stringify({
   cniVersion: '1.0.0',
   name: 'test-net',
   plugins: [{ type: 'bridge', bridge: 'kt0', ipam: { type: 'host-local', subnet: '10.250.0.0/24' } }],
 });
-
-async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded but an error was expected');
-}
 
 describe('CRI server over the unix socket', () => {
   let daemon: KeelsonDaemon;

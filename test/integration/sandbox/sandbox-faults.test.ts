@@ -5,24 +5,16 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTestNetwork, writeNetworkConfig, type TestNetwork } from '../../fixtures/cni.js';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { cgroupDirsLeft, entries, mountsUnder, podConfig, unmountAllUnder } from '../../fixtures/sandbox.js';
 import { pinNamespaces } from '../../../src/native.js';
+import { grpcError } from '../../fixtures/grpc.js';
 
 const FIXTURE_PLUGINS = fileURLToPath(new URL('../../fixtures/cni-plugins', import.meta.url));
 const BIN_DIRS_TOML = `bin_dirs = ["${FIXTURE_PLUGINS}", "/usr/lib/cni"]\n`;
-
-async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded but an error was expected');
-}
 
 describe('pod sandbox faults', () => {
   const daemons: KeelsonDaemon[] = [];

@@ -6,27 +6,19 @@ import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestNetwork, writeNetworkConfig, type TestNetwork } from '../../fixtures/cni.js';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { cgroupDirsLeft, entries, mountsUnder, podConfig, unmountAllUnder } from '../../fixtures/sandbox.js';
 import type { PodSandboxConfig } from '../../../src/cri/generated/cri-types.js';
+import { grpcError } from '../../fixtures/grpc.js';
 
 interface VerboseInfo {
   namespaces: { net: string | null; ipc: string | null; uts: string | null };
   files: { hostname: string; hosts: string; resolvConf: string; shm: string | null };
   cgroup: { path: string; parent: string };
   infraPid: number | null;
-}
-
-async function grpcError(p: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as ServiceError;
-  }
-  throw new Error('the call succeeded but an error was expected');
 }
 
 function httpGet(host: string, port: number, path = '/index.html'): Promise<string> {
