@@ -73,6 +73,9 @@ export class ConmonRuntime implements OciRuntime {
   state(id: string): Promise<{ status: RuntimeStatus; pid: number } | null> { return this.runc.state(id); }
   delete(id: string): Promise<void> { return this.runc.delete(id); }
   exec(id: string, opts: ExecOptions): Promise<ExecResult> { return this.runc.exec(id, opts); }
+  execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] } {
+    return this.runc.execCommandLine(id, cmd, tty, pidFile);
+  }
   update(id: string, resources: object): Promise<void> { return this.runc.update(id, resources); }
 
   async readExit(id: string, stateDir: string): Promise<ExitRecord | null> {

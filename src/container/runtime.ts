@@ -52,6 +52,8 @@ export interface OciRuntime {
   /** Deletes the runtime's record (forcefully). Idempotent. */
   delete(id: string): Promise<void>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
+  /** The command line of an interactive exec, whose host pid lands in pidFile. */
+  execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] };
   update(id: string, resources: object): Promise<void>;
   /** The exit the monitor recorded, or null while the container runs. */
   readExit(id: string, stateDir: string): Promise<ExitRecord | null>;

@@ -330,6 +330,24 @@ export class ContainerService extends ContainerQueries {
     await this.runtimeFor(record.runtimeHandler).reopenLog(this.bundleDir(id));
   }
 
+  /**
+   * The command line of an interactive exec in a running container (the streaming server
+   * spawns it, under a pty when tty); the exec'd process's host pid is written to pidFile.
+   */
+  async execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): Promise<{ file: string; args: string[] }> {
+    if (cmd.length === 0) throw new InvalidArgumentError('exec: cmd is empty');
+    const record = await this.refreshed(id);
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
+    return this.runtimeFor(record.runtimeHandler).execCommandLine(record.id, cmd, tty, pidFile);
+  }
+
+  /** Throws unless the container exists and runs; returns its full id and stdin/tty settings. */
+  async runningContainer(idOrPrefix: string): Promise<{ id: string; stdin: boolean; tty: boolean }> {
+    const record = await this.refreshed(this.resolveId(idOrPrefix));
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${record.id} is not running`);
+    return { id: record.id, stdin: record.request.stdin, tty: record.request.tty };
+  }
+
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {
     if (cmd.length === 0) throw new InvalidArgumentError('exec: cmd is empty');
     const record = await this.refreshed(id);
