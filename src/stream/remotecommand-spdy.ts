@@ -42,6 +42,8 @@ export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest, p
   }
 
   let proc: ExecProcess | null = null;
+  /** A resize that came before the process started is its initial size. */
+  let lastSize: { width: number; height: number } | undefined;
   const out = { stdout: streams.get('stdout'), stderr: streams.get('stderr') };
   const onDrain = (): void => proc?.resume();
   session.on('drain', onDrain);
@@ -63,7 +65,7 @@ export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest, p
     for (let end = resizeText.indexOf('}'); end >= 0; end = resizeText.indexOf('}')) {
       const size = parseResize(Buffer.from(resizeText.slice(0, end + 1)));
       resizeText = resizeText.slice(end + 1);
-      if (size) proc?.resize(size.width, size.height);
+      if (size) { lastSize = size; proc?.resize(size.width, size.height); }
     }
   });
   if (version === 1) stdin?.end();
@@ -71,7 +73,8 @@ export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest, p
   let exitCode: number | null = null;
   let error: string | undefined;
   try {
-    proc = await startExec(backend, req, onOutput);
+    proc = await startExec(backend, req, onOutput, lastSize);
+    if (lastSize) proc.resize(lastSize.width, lastSize.height);
     if (session.closed) proc.kill();
     for (const chunk of pending) proc.writeStdin(chunk);
     if (stdinEnded) proc.closeStdin();

@@ -28,6 +28,8 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest, backen
     else ws.send(Buffer.concat([Buffer.from([channel]), data]));
   };
   let proc: ExecProcess | null = null;
+  /** A resize that came before the process started is its initial size. */
+  let lastSize: { width: number; height: number } | undefined;
   const pending: Buffer[] = [];
   let paused = false;
   const onOutput = (stream: 'stdout' | 'stderr', data: Buffer): void => {
@@ -60,7 +62,7 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest, backen
     } else if (channel === RESIZE && req.tty) {
       if (payload.length > MAX_RESIZE_BYTES) return void ws.close(1009, 'resize message too large');
       const size = parseResize(payload);
-      if (size) proc?.resize(size.width, size.height);
+      if (size) { lastSize = size; proc?.resize(size.width, size.height); }
     } else if (channel === CLOSE && payload[0] === STDIN && protocol.startsWith('v5.')) {
       if (proc) proc.closeStdin(); else pending.push(Buffer.alloc(0));
     }
@@ -74,7 +76,8 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest, backen
   let exitCode: number | null = null;
   let error: string | undefined;
   try {
-    proc = await startExec(backend, req, onOutput);
+    proc = await startExec(backend, req, onOutput, lastSize);
+    if (lastSize) proc.resize(lastSize.width, lastSize.height);
     if (clientGone) proc.kill();
     for (const chunk of pending) {
       if (chunk.length === 0) proc.closeStdin(); else proc.writeStdin(chunk);

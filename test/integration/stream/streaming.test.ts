@@ -119,7 +119,7 @@ describe('exec over WebSocket', () => {
     const r = await wsExec(url, 'v5.channel.k8s.io', async (ws, stdout) => {
       sendChannel(ws, 4, JSON.stringify({ Width: 101, Height: 33 }));
       sendChannel(ws, 0, 'stty size\n');
-      await until('first size', () => stdout().includes('33 101'));
+      await until('first size', () => stdout().includes('33 101')).catch((e: unknown) => { throw new Error(`${String(e)}; stdout so far: ${JSON.stringify(stdout())}`); });
       sendChannel(ws, 4, JSON.stringify({ Width: 120, Height: 47 }));
       sendChannel(ws, 0, 'stty size\n');
       await until('second size', () => stdout().includes('47 120'));
@@ -143,7 +143,7 @@ describe('exec over WebSocket', () => {
 
   it('closing the WebSocket ends a process that reads stdin (nothing left running)', async () => {
     const marker = `reader-${randomBytes(3).toString('hex')}`;
-    const url = await execUrl(['sh', '-c', `exec -a ${marker} cat`], { stdin: true });
+    const url = await execUrl(['sh', '-c', `cat; echo ${marker}`], { stdin: true });
     const ws = await openWebSocket(url, ['v4.channel.k8s.io']);
     await until('the reader to run', async () => (await execSync(['ps', '-o', 'args'])).out.includes(marker));
     ws.close();
