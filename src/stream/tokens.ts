@@ -65,6 +65,10 @@ export class TokenCache {
 
   private sweep(): void {
     const now = this.now();
-    for (const [token, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(token);
+    // One TTL for all: insertion order is expiry order, so stop at the first live entry.
+    for (const [token, entry] of this.entries) {
+      if (entry.expiresAt > now) break;
+      this.entries.delete(token);
+    }
   }
 }
