@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerConfig, PodSandboxConfig } from '../../../src/cri/generated/cri-types.js';
 import { makeTestNetwork, writeNetworkConfig, type TestNetwork } from '../../fixtures/cni.js';
-import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
+import { spawn } from 'node:child_process';
+import { CLI_PATH, runCli, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 import { podConfig, unmountAllUnder } from '../../fixtures/sandbox.js';
@@ -271,5 +272,40 @@ describe('tokens', () => {
     await expect(daemon.client.runtime.call('Exec', { container_id: 'nope', cmd: ['sh'], stdout: true })).rejects.toMatchObject({ code: 5 });
     await expect(daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [70000] })).rejects.toMatchObject({ code: 3 });
     await expect(daemon.client.runtime.call('PortForward', { pod_sandbox_id: 'nope', port: [80] })).rejects.toMatchObject({ code: 5 });
+  });
+});
+
+describe('CLI', () => {
+  it('keelson exec resolves a container by name and exits with the command\'s code', async () => {
+    const r = await runCli(['exec', '--socket', daemon.socket, 'main', '--', 'sh', '-c', 'echo out; echo err >&2; exit 4']);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.code).toBe(4);
+    const missing = await runCli(['exec', '--socket', daemon.socket, 'no-such-container', '--', 'true']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no container named');
+  });
+
+  it('keelson port-forward serves a local port until stopped', async () => {
+    const pods = await daemon.client.runtime.call('ListPodSandbox', {});
+    const name = pods.items?.[0]?.metadata?.name ?? '';
+    const child = spawn(process.execPath, [CLI_PATH, 'port-forward', '--socket', daemon.socket, name, '0:8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`port-forward exited ${code}`)));
+      });
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/small`);
+        expect(await res.text()).toBe('small\n');
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
