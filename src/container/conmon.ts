@@ -39,6 +39,10 @@ export class ConmonRuntime implements OciRuntime {
       '--log-level', 'info',
       // conmon would sync() every filesystem after an exit: slow and not needed for the log.
       '--no-sync-log',
+      // Attach (src/stream) reaches stdin and the terminal through conmon's attach socket.
+      ...(opts.tty ? ['--terminal'] : []),
+      ...(opts.stdin ? ['--stdin'] : []),
+      ...(opts.stdin && !opts.stdinOnce ? ['--leave-stdin-open'] : []),
     ];
     // conmon's own messages go to a file: a pipe to the daemon would SIGPIPE the monitor
     // once the daemon is gone.

@@ -11,6 +11,12 @@ export interface CreateOptions {
   logPath: string;
   /** Bytes per log file before the monitor truncates it; -1 for no limit. */
   logSizeMax?: number;
+  /** The container's stdin is a pipe the monitor holds (attach writes to it). */
+  stdin?: boolean;
+  /** Close that stdin when the first attach client leaves. */
+  stdinOnce?: boolean;
+  /** The container's process has a terminal (the monitor holds the pty master). */
+  tty?: boolean;
 }
 
 export interface CreatedProcess {

@@ -159,7 +159,10 @@ export class ContainerService extends ContainerQueries {
       await mkdir(dirname(logPath), { recursive: true });
 
       undo.push(() => runtime.delete(id), () => runtime.clearExit(id));
-      const created = await runtime.create({ id, bundle, stateDir, logPath, logSizeMax: this.opts.logSizeMax ?? -1 });
+      const created = await runtime.create({
+        id, bundle, stateDir, logPath, logSizeMax: this.opts.logSizeMax ?? -1,
+        stdin: request.stdin, stdinOnce: request.stdinOnce, tty: request.tty,
+      });
       const record: ContainerRecord = {
         id, sandboxId, name: request.name, attempt: request.attempt,
         imageRef: image.ref ?? request.image, imageId: image.id,
@@ -346,6 +349,13 @@ export class ContainerService extends ContainerQueries {
     const record = await this.refreshed(this.resolveId(idOrPrefix));
     if (record.state !== 'running') throw new FailedPreconditionError(`container ${record.id} is not running`);
     return { id: record.id, stdin: record.request.stdin, tty: record.request.tty };
+  }
+
+  /** Where attach reaches a running container: conmon's attach socket and ctl fifo in the bundle. */
+  async attachTarget(id: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }> {
+    const record = await this.refreshed(id);
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
+    return { bundle: this.bundleDir(record.id), stdin: record.request.stdin, tty: record.request.tty };
   }
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {

@@ -20,6 +20,7 @@ import { imageRemove } from './image-remove.js';
 import { imageStatus } from './image-status.js';
 import type { StreamUrls } from '../stream/server.js';
 import { containerExec } from './container-exec.js';
+import { containerAttach } from './container-attach.js';
 import { sandboxPortForward } from './sandbox-port-forward.js';
 
 export interface CriDependencies {
@@ -45,6 +46,7 @@ export function criHandlers(deps: CriDependencies): {
       ...(deps.sandboxes ? sandboxHandlers(deps.sandboxes) : {}),
       ...containers.runtime,
       ...(deps.stream && deps.containers ? { Exec: containerExec(deps.containers, deps.stream) } : {}),
+      ...(deps.stream && deps.containers ? { Attach: containerAttach(deps.containers, deps.stream) } : {}),
       ...(deps.stream && deps.sandboxes ? { PortForward: sandboxPortForward(deps.sandboxes, deps.stream) } : {}),
     },
     runtimeStreams: containers.runtimeStreams,

@@ -16,6 +16,7 @@ export async function startStreamServer(config: Config, containers: ContainerSer
     log,
     backend: {
       execCommandLine: (id, cmd, tty, pidFile) => containers.execCommandLine(id, cmd, tty, pidFile),
+      attachTarget: (id) => containers.attachTarget(id),
       sandboxNetns(sandboxId) {
         const record = sandboxes.get(sandboxId);
         if (!record || record.state !== 'SANDBOX_READY') throw new FailedPreconditionError(`pod sandbox ${sandboxId} is not ready`);

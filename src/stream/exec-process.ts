@@ -8,8 +8,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
+import { startAttach } from './attach-process.js';
 import type { StreamBackend } from './backend.js';
-import type { ExecRequest } from './tokens.js';
+import type { AttachRequest, ExecRequest } from './tokens.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -24,6 +25,15 @@ export interface ExecProcess {
   readonly exited: Promise<number>;
   /** Ends the exec'd process (client gone). */
   kill(): void;
+}
+
+/** An exec or an attach, whichever the token names. */
+export async function startSession(
+  backend: StreamBackend, req: ExecRequest | AttachRequest, onOutput: (stream: OutputStream, data: Buffer) => void,
+  initialSize?: { width: number; height: number },
+): Promise<ExecProcess> {
+  if (req.kind === 'attach') return startAttach(backend, req, onOutput);
+  return startExec(backend, req, onOutput, initialSize);
 }
 
 export async function startExec(
@@ -86,12 +96,22 @@ function startTty(
     term.onExit(({ exitCode, signal }) => resolve(signal ? 128 + signal : exitCode));
   });
   let gone = false;
+  const spawnedAt = Date.now();
   void exited.then(() => { gone = true; });
   return {
     writeStdin: (data) => { if (!gone) term.write(data.toString('binary')); },
     // A terminal has no EOF of its own: ^D at the start of a line is what a shell reads as one.
     closeStdin: () => { if (!gone) term.write('\x04'); },
-    resize: (width, height) => { if (!gone && width > 0 && height > 0) term.resize(width, height); },
+    resize: (width, height) => {
+      if (gone || width <= 0 || height <= 0) return;
+      term.resize(width, height);
+      // runc forwards a resize to the container's pty from its SIGWINCH handler, which it
+      // installs only once the container's console is set up: repeat the signal for a
+      // resize that came that early (the kernel sends none when the size is unchanged).
+      if (Date.now() - spawnedAt < 2000) {
+        for (const ms of [150, 500, 1200]) setTimeout(() => { try { if (!gone) process.kill(term.pid, 'SIGWINCH'); } catch { /* gone */ } }, ms).unref();
+      }
+    },
     pause: () => term.pause(),
     resume: () => term.resume(),
     exited,

@@ -4,18 +4,18 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StreamBackend } from './backend.js';
-import { startExec, type ExecProcess } from './exec-process.js';
+import { startSession, type ExecProcess } from './exec-process.js';
 import { parseResize } from './remotecommand-ws.js';
 import type { SpdyConnection, SpdyStream } from './spdy/connection.js';
 import { statusJson, statusText } from './status.js';
-import type { ExecRequest } from './tokens.js';
+import type { AttachRequest, ExecRequest } from './tokens.js';
 
 const STREAM_CREATION_TIMEOUT_MS = 30_000;
 const MAX_RESIZE_BUFFER = 4096;
 
 type StreamType = 'error' | 'stdin' | 'stdout' | 'stderr' | 'resize';
 
-export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest, protocol: string, backend: StreamBackend, log: Logger): Promise<void> {
+export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest | AttachRequest, protocol: string, backend: StreamBackend, log: Logger): Promise<void> {
   const version = protocol.startsWith('v5.') || protocol.startsWith('v4.') ? 4 : protocol.startsWith('v3.') ? 3 : protocol.startsWith('v2.') ? 2 : 1;
   const expected = new Set<StreamType>(['error']);
   if (req.stdin) expected.add('stdin');
@@ -73,7 +73,7 @@ export async function serveExecSpdy(session: SpdyConnection, req: ExecRequest, p
   let exitCode: number | null = null;
   let error: string | undefined;
   try {
-    proc = await startExec(backend, req, onOutput, lastSize);
+    proc = await startSession(backend, req, onOutput, lastSize);
     if (lastSize) proc.resize(lastSize.width, lastSize.height);
     if (session.closed) proc.kill();
     for (const chunk of pending) proc.writeStdin(chunk);

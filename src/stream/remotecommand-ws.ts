@@ -6,9 +6,9 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../logger.js';
 import { messageOf } from '../errors.js';
 import type { StreamBackend } from './backend.js';
-import { startExec, type ExecProcess } from './exec-process.js';
+import { startSession, type ExecProcess } from './exec-process.js';
 import { statusJson, statusText } from './status.js';
-import type { ExecRequest } from './tokens.js';
+import type { AttachRequest, ExecRequest } from './tokens.js';
 
 export const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v4.base64.channel.k8s.io', 'channel.k8s.io', 'base64.channel.k8s.io'];
 
@@ -18,7 +18,7 @@ const HIGH_WATER = 1 << 20;
 /** A resize message is a small JSON object; anything larger is an error. */
 const MAX_RESIZE_BYTES = 1024;
 
-export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest, backend: StreamBackend, log: Logger): Promise<void> {
+export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest | AttachRequest, backend: StreamBackend, log: Logger): Promise<void> {
   const protocol = ws.protocol;
   const base64 = protocol.includes('base64');
   const v4 = protocol.startsWith('v4.') || protocol.startsWith('v5.');
@@ -76,7 +76,7 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest, backen
   let exitCode: number | null = null;
   let error: string | undefined;
   try {
-    proc = await startExec(backend, req, onOutput, lastSize);
+    proc = await startSession(backend, req, onOutput, lastSize);
     if (lastSize) proc.resize(lastSize.width, lastSize.height);
     if (clientGone) proc.kill();
     for (const chunk of pending) {

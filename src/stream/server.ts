@@ -97,7 +97,6 @@ export class StreamServer implements StreamUrls {
     const supported = request.kind === 'portforward' ? PORTFORWARD_WS_PROTOCOLS : EXEC_WS_PROTOCOLS;
     const chosen = offered.find((p) => supported.includes(p));
     if (offered.length > 0 && !chosen) return refuse(socket, 403, 'Forbidden');
-    if (request.kind === 'attach') return refuse(socket, 501, 'Not Implemented');
     let netns: string | null = null;
     if (request.kind === 'portforward') {
       try {
@@ -109,7 +108,7 @@ export class StreamServer implements StreamUrls {
     // ws answers with the first protocol its handleProtocols returns; none offered: no header.
     this.wss.options.handleProtocols = () => chosen ?? false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      if (request.kind === 'exec') void serveExecWebSocket(ws, request, this.opts.backend, this.opts.log);
+      if (request.kind === 'exec' || request.kind === 'attach') void serveExecWebSocket(ws, request, this.opts.backend, this.opts.log);
       else if (request.kind === 'portforward') servePortForwardWebSocket(ws, request, netns, this.opts.log);
     });
   }

@@ -25,7 +25,6 @@ export function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, re
     return refuse(socket, 403, 'Forbidden', `unable to upgrade: unable to negotiate protocol: client supports ${offered.join(', ')}, server supports ${supported.join(', ')}\n`,
       { 'X-Accepted-Stream-Protocol-Versions': supported.join(', ') });
   }
-  if (request.kind === 'attach') return refuse(socket, 501, 'Not Implemented', 'attach is not implemented\n');
   let netns: string | null = null;
   if (request.kind === 'portforward') {
     try {
@@ -38,6 +37,6 @@ export function serveSpdy(req: IncomingMessage, socket: Duplex, head: Buffer, re
   if (head.length > 0) socket.unshift(head);
   const session = new SpdyConnection(socket, 'server');
   session.on('protocolError', (err: Error) => log.info({ err: err.message }, 'SPDY protocol error; closing the session'));
-  if (request.kind === 'exec') void serveExecSpdy(session, request, chosen, backend, log);
+  if (request.kind === 'exec' || request.kind === 'attach') void serveExecSpdy(session, request, chosen, backend, log);
   else servePortForwardSpdy(session, request, netns, log);
 }

@@ -197,18 +197,20 @@ describe('exec over SPDY/3.1', () => {
 describe('port-forward', () => {
   it('WebSocket: a 50 MB download arrives with the same sha256', async () => {
     const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [8080] });
-    const ws = await openWebSocket(url ?? '', ['v4.channel.k8s.io']);
     const chunks: Buffer[] = [];
-    const prefixes: number[] = [];
-    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
-    ws.on('message', (data: Buffer) => {
+    const prefixes: Array<[number, number]> = [];
+    const errors: string[] = [];
+    const ws = await openWebSocket(url ?? '', ['v4.channel.k8s.io'], (data: Buffer) => {
       const channel = data[0] ?? -1;
-      if (!prefixes.includes(channel)) { prefixes.push(channel); expect(data.readUInt16LE(1)).toBe(8080); return; }
+      if (!prefixes.some(([c]) => c === channel)) { prefixes.push([channel, data.readUInt16LE(1)]); return; }
       if (channel === 0) chunks.push(data.subarray(1));
-      if (channel === 1) throw new Error(`error channel: ${data.subarray(1).toString()}`);
+      if (channel === 1) errors.push(data.subarray(1).toString());
     });
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
     sendChannel(ws, 0, 'GET /big HTTP/1.0\r\n\r\n');
     await closed;
+    expect(prefixes).toEqual([[0, 8080], [1, 8080]]);
+    expect(errors).toEqual([]);
     const body = httpBody(Buffer.concat(chunks));
     expect(body.length).toBe(BIG_BYTES);
     expect(createHash('sha256').update(body).digest('hex')).toBe(bigSha);
@@ -307,5 +309,57 @@ describe('CLI', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+});
+
+describe('attach', () => {
+  async function startInPod(name: string, command: string[], extra: Partial<ContainerConfig>): Promise<string> {
+    const status = await daemon.client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId });
+    const config = podConfig({ metadata: status.status?.metadata ?? null, log_directory: join(logRoot, 'pod') });
+    const { container_id: id } = await daemon.client.runtime.call('CreateContainer', {
+      pod_sandbox_id: podId, sandbox_config: config, config: { ...container(name, command), ...extra },
+    });
+    await daemon.client.runtime.call('StartContainer', { container_id: id ?? '' });
+    return id ?? '';
+  }
+
+  it('WebSocket: sees the main process\'s output and sends it input', async () => {
+    const id = await startInPod('echoer', ['sh', '-c', 'while read line; do echo "got:$line"; echo "err:$line" >&2; done'], { stdin: true });
+    const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true, stderr: true });
+    expect(url).toMatch(/\/attach\//);
+    let out = '', err = '';
+    const ws = await openWebSocket(url ?? '', ['v5.channel.k8s.io'], (d: Buffer) => {
+      if (d[0] === 1) out += d.subarray(1).toString();
+      if (d[0] === 2) err += d.subarray(1).toString();
+    });
+    sendChannel(ws, 0, 'hello\n');
+    await until('the echo', () => out.includes('got:hello') && err.includes('err:hello'));
+    sendChannel(ws, 0, 'again\n');
+    await until('the second echo', () => out.includes('got:again'));
+    ws.close();
+    // Leaving the attach does not stop the container.
+    const s = await daemon.client.runtime.call('ContainerStatus', { container_id: id });
+    expect(s.status?.state).toBe('CONTAINER_RUNNING');
+  });
+
+  it('SPDY: a TTY container\'s terminal is resized through conmon', async () => {
+    const id = await startInPod('terminal', ['sh'], { stdin: true, tty: true });
+    const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true, tty: true });
+    const { session } = await spdyConnect(url ?? '', ['v4.channel.k8s.io']);
+    await openSpdyStream(session, { streamType: 'error' });
+    const stdin = await openSpdyStream(session, { streamType: 'stdin' });
+    const stdout = await openSpdyStream(session, { streamType: 'stdout' });
+    const resize = await openSpdyStream(session, { streamType: 'resize' });
+    let text = '';
+    stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    resize.write(Buffer.from(JSON.stringify({ Width: 90, Height: 31 })));
+    await new Promise((r) => setTimeout(r, 200));
+    stdin.write(Buffer.from('stty size\n'));
+    await until('the size', () => text.includes('31 90'));
+    session.close();
+  });
+
+  it('refuses stdin for a container created without it', async () => {
+    await expect(daemon.client.runtime.call('Attach', { container_id: main, stdin: true, stdout: true })).rejects.toMatchObject({ code: 9 });
   });
 });
