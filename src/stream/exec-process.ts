@@ -68,10 +68,12 @@ function startPiped(
   child.stdout?.on('data', (d: Buffer) => { if (req.stdout) onOutput('stdout', d); });
   child.stderr?.on('data', (d: Buffer) => { if (req.stderr) onOutput('stderr', d); });
   child.stdin?.on('error', () => undefined); // EPIPE when the process stops reading
+  let ended = false;
   const exited = new Promise<number>((resolve) => {
     child.on('error', () => resolve(-1));
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : -1)));
   });
+  void exited.then(() => { ended = true; });
   return {
     writeStdin: (data) => { if (child.stdin && !child.stdin.destroyed) child.stdin.write(data); },
     closeStdin: () => { child.stdin?.end(); },
@@ -79,7 +81,7 @@ function startPiped(
     pause: () => { child.stdout?.pause(); child.stderr?.pause(); },
     resume: () => { child.stdout?.resume(); child.stderr?.resume(); },
     exited,
-    kill: () => { killExecd(pidFile); child.kill('SIGKILL'); },
+    kill: () => { if (!ended) { killExecd(pidFile); child.kill('SIGKILL'); } },
   };
 }
 
@@ -115,7 +117,7 @@ function startTty(
     pause: () => term.pause(),
     resume: () => term.resume(),
     exited,
-    kill: () => { killExecd(pidFile); if (!gone) term.kill('SIGKILL'); },
+    kill: () => { if (!gone) { killExecd(pidFile); term.kill('SIGKILL'); } },
   };
 }
 

@@ -51,7 +51,11 @@ export function servePortForwardWebSocket(ws: WebSocket, req: PortForwardRequest
     }
     const channel = frame[0] ?? -1;
     const conn = channel % 2 === 0 ? conns[channel / 2] : undefined;
-    if (conn && frame.length > 1 && !conn.process.stdin.destroyed) conn.process.stdin.write(frame.subarray(1));
+    if (conn && frame.length > 1 && !conn.process.stdin.destroyed && !conn.process.stdin.write(frame.subarray(1))) {
+      // The pod reads slower than the client sends: stop reading the WebSocket until it drains.
+      ws.pause();
+      conn.process.stdin.once('drain', () => ws.resume());
+    }
   });
   const end = (): void => { for (const c of conns) c.process.kill('SIGKILL'); };
   ws.on('close', end);
