@@ -12,7 +12,7 @@ import { resolvePod } from './resolve-names.js';
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
 export function parsePortPair(text: string): { local: number; remote: number } {
-  const m = /^(\d{1,5})?:?(\d{1,5})$/.exec(text);
+  const m = /^(?:(\d{1,5})?:)?(\d{1,5})$/.exec(text);
   const remote = Number(m?.[2]);
   const local = m?.[1] !== undefined ? Number(m[1]) : remote;
   if (!m || !(remote >= 1 && remote <= 65535) || !(local >= 0 && local <= 65535)) throw new Error(`"${text}" is not LOCAL:REMOTE with ports in 1-65535`);

@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import type { StreamBackend } from './backend.js';
 import { PORTFORWARD_WS_PROTOCOLS, servePortForwardWebSocket } from './portforward-ws.js';
 import { EXEC_WS_PROTOCOLS, serveExecWebSocket } from './remotecommand-ws.js';
+import { refuse } from './refuse.js';
 import { serveSpdy } from './spdy-upgrade.js';
 import { TokenCache, type StreamRequest } from './tokens.js';
 
@@ -112,9 +113,4 @@ export class StreamServer implements StreamUrls {
       else if (request.kind === 'portforward') servePortForwardWebSocket(ws, request, netns, this.opts.log);
     });
   }
-}
-
-export function refuse(socket: Duplex, code: number, reason: string, body = '', headers: Record<string, string> = {}): void {
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${code} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import type { StreamBackend } from './backend.js';
 import { servePortForwardSpdy } from './portforward-spdy.js';
 import { serveExecSpdy } from './remotecommand-spdy.js';
-import { refuse } from './server.js';
+import { refuse } from './refuse.js';
 import { SpdyConnection } from './spdy/connection.js';
 import type { StreamRequest } from './tokens.js';
 
