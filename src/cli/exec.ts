@@ -1,6 +1,6 @@
-// `keelson exec [-i] [-t] CONTAINER -- CMD...`: CRI Exec, then the URL spoken as a
-// v5.channel.k8s.io WebSocket client (as kubectl does): raw terminal and SIGWINCH resizes
-// with -t on a terminal, stdin EOF sent as the v5 CLOSE of channel 0.
+// `keelson exec [-i] [-t] CONTAINER -- CMD...` and `keelson attach [-i] CONTAINER`: CRI Exec
+// or Attach, then the URL spoken as a v5.channel.k8s.io WebSocket client (as kubectl does):
+// raw terminal and SIGWINCH resizes with a terminal, stdin EOF sent as the v5 CLOSE of channel 0.
 import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import type { CriClient } from '../cri/client.js';
@@ -26,6 +26,26 @@ export function registerExecCommand(program: Command, withClient: WithClient): v
         const { url } = await client.runtime.call('Exec', {
           container_id: id, cmd, tty, stdin: o.stdin === true, stdout: true, stderr: !tty,
         });
+        process.exitCode = await runSession(url ?? '', o.stdin === true, tty);
+      })(opts));
+}
+
+interface AttachOpts { socket: string; stdin?: boolean }
+
+export function registerAttachCommand(program: Command, withClient: WithClient): void {
+  program
+    .command('attach')
+    .description('attach to the main process of a running container (its terminal when it has one)')
+    .argument('<container>', 'container name, id or unique id prefix')
+    .option('-i, --stdin', 'pass stdin to the process (the container must have been created with stdin)')
+    .addOption(socketOption())
+    .action((container: string, opts: AttachOpts) =>
+      withClient<AttachOpts>(async (client, o) => {
+        const id = await resolveContainer(client, container);
+        const status = await client.runtime.call('ContainerStatus', { container_id: id, verbose: true });
+        // The server attaches with the container's own tty setting; the client needs it for raw mode.
+        const tty = (JSON.parse(status.info?.info ?? '{}') as { config?: { tty?: boolean } }).config?.tty === true;
+        const { url } = await client.runtime.call('Attach', { container_id: id, stdin: o.stdin === true, stdout: true, stderr: !tty, tty });
         process.exitCode = await runSession(url ?? '', o.stdin === true, tty);
       })(opts));
 }

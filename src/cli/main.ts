@@ -9,7 +9,7 @@ import { collectInfo, formatInfo, showVersion } from './info.js';
 import { serve } from './serve.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
-import { registerExecCommand } from './exec.js';
+import { registerAttachCommand, registerExecCommand } from './exec.js';
 import { registerPortForwardCommand } from './port-forward.js';
 import { VERSION_STRING } from './version.js';
 
@@ -69,6 +69,7 @@ program
 registerImageCommands(program, withClient);
 registerImageImportCommand(program);
 registerExecCommand(program, withClient);
+registerAttachCommand(program, withClient);
 registerPortForwardCommand(program, withClient);
 
 const config = program.command('config').description('configuration helpers');

@@ -359,6 +359,18 @@ describe('attach', () => {
     session.close();
   });
 
+  it('keelson attach shows a running container\'s output', async () => {
+    await startInPod('ticker', ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'], {});
+    const child = spawn(process.execPath, [CLI_PATH, 'attach', '--socket', daemon.socket, 'ticker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      await until('ticks through the CLI', () => out.includes('tick\ntick\n'));
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('refuses stdin for a container created without it', async () => {
     await expect(daemon.client.runtime.call('Attach', { container_id: main, stdin: true, stdout: true })).rejects.toMatchObject({ code: 9 });
   });
