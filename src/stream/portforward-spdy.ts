@@ -59,7 +59,13 @@ export function servePortForwardSpdy(session: SpdyConnection, req: PortForwardRe
         session.once('drain', () => conn.process.stdout.resume());
       }
     });
-    data.on('data', (d: Buffer) => { if (!conn.process.stdin.destroyed) conn.process.stdin.write(d); });
+    data.on('data', (d: Buffer) => {
+      if (conn.process.stdin.destroyed || conn.process.stdin.write(d)) return;
+      // The pod reads slower than the client sends: stop reading the session until it drains.
+      session.pauseReading();
+      conn.process.stdin.once('drain', () => session.resumeReading());
+      void conn.closed.then(() => session.resumeReading());
+    });
     data.on('end', () => conn.process.stdin.end());
     data.on('reset', kill);
     void conn.closed.then(({ code, stderr }) => {

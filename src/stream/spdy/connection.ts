@@ -96,6 +96,15 @@ export class SpdyConnection extends EventEmitter {
     return this.streams.size;
   }
 
+  /** Stops reading from the peer (every stream: SPDY here has no per-stream flow control). */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.socket.resume();
+  }
+
   writable(): boolean {
     return !this.closed && this.socket.writableLength < 1 << 20;
   }

@@ -236,6 +236,26 @@ describe('port-forward', () => {
     session.close();
   });
 
+  it('SPDY: a 20 MB upload arrives whole in the pod (the session pauses for a slow reader)', async () => {
+    const upload = randomBytes(20 * 1024 * 1024);
+    const { url: execURL } = await daemon.client.runtime.call('Exec', { container_id: main, cmd: ['nc', '-l', '-p', '9000', '-e', 'sh', '-c', 'cat > /tmp/upload'], stdout: true });
+    const listener = wsExec(execURL ?? '', 'v5.channel.k8s.io');
+    await until('the listener', async () => (await execSync(['netstat', '-ltn'])).out.includes(':9000'));
+    const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [9000] });
+    const { session } = await spdyConnect(url ?? '', ['portforward.k8s.io']);
+    const error = await openSpdyStream(session, { streamType: 'error', port: '9000', requestID: '0' });
+    const data = await openSpdyStream(session, { streamType: 'data', port: '9000', requestID: '0' });
+    const errors = collect(error);
+    for (let off = 0; off < upload.length; off += 1 << 20) data.write(upload.subarray(off, off + (1 << 20)));
+    data.end();
+    expect((await listener).status?.status).toBe('Success');
+    expect((await errors).toString()).toBe('');
+    expect((await execSync(['wc', '-c', '/tmp/upload'])).out.trim()).toBe(`${upload.length} /tmp/upload`);
+    const sum = (await execSync(['sha256sum', '/tmp/upload'])).out.split(' ')[0];
+    expect(sum).toBe(createHash('sha256').update(upload).digest('hex'));
+    session.close();
+  });
+
   it('SPDY: a closed port is reported on the error stream', async () => {
     const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [] });
     const { session } = await spdyConnect(url ?? '', ['portforward.k8s.io']);
