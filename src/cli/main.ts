@@ -9,6 +9,8 @@ import { collectInfo, formatInfo, showVersion } from './info.js';
 import { serve } from './serve.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
+import { registerAttachCommand, registerExecCommand } from './exec.js';
+import { registerPortForwardCommand } from './port-forward.js';
 import { VERSION_STRING } from './version.js';
 
 const program = new Command('keelson')
@@ -66,6 +68,9 @@ program
 
 registerImageCommands(program, withClient);
 registerImageImportCommand(program);
+registerExecCommand(program, withClient);
+registerAttachCommand(program, withClient);
+registerPortForwardCommand(program, withClient);
 
 const config = program.command('config').description('configuration helpers');
 config

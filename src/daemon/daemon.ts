@@ -14,6 +14,7 @@ import { startSandboxService } from './sandbox-wiring.js';
 import { createImageService } from './image-wiring.js';
 import { startContainerService } from './container-wiring.js';
 import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
+import { startStreamServer } from './stream-wiring.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -41,8 +42,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const images = await createImageService(config, db, log);
     const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, images, sandboxes });
 
+    const stream = await startStreamServer(config, containers, sandboxes, log);
+
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers }), log,
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers, stream }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) }] });
     await server.listen();
     log.info(
@@ -52,6 +55,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     return {
       async stop() {
         await server.close();
+        await stream.close();
         containers.close();
         await unlink(config.socket).catch(() => undefined);
         db?.close();
