@@ -8,7 +8,8 @@
         "mount.c",
         "fsnode.c",
         "namespaces.c",
-        "lock.c"
+        "lock.c",
+        "seqpacket.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       # node's common.gypi adds -Wno-unused-parameter; drop it so -Wextra is whole.

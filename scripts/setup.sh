@@ -62,6 +62,12 @@ if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
   quiet npx --no-install node-gyp rebuild --release --directory=node_modules/better-sqlite3
 fi
 
+# node-pty (TTY exec) is built from its bundled sources too, once.
+if [ ! -f node_modules/node-pty/build/Release/pty.node ]; then
+  say "building node-pty"
+  quiet npx --no-install node-gyp rebuild --release --directory=node_modules/node-pty
+fi
+
 # The native addon, when its sources are newer than the built module.
 addon=native/build/Release/keelson_native.node
 if [ ! -f "$addon" ] || [ -n "$(find native -maxdepth 1 -newer "$addon" \( -name '*.c' -o -name '*.h' -o -name '*.gyp' \))" ]; then

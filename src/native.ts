@@ -86,6 +86,7 @@ interface Addon {
     hostname: string | null): Promise<void>;
   unpinNamespace(path: string): Promise<void>;
   tryLockFile(path: string): number | null;
+  connectSeqpacket(dir: string, name: string): number;
 }
 
 /**
@@ -367,4 +368,13 @@ class FlockedFile implements FileLock {
 export function tryLockFile(path: string): FileLock | null {
   const fd = callSync(() => addon().tryLockFile(path));
   return fd === null ? null : new FlockedFile(path, fd);
+}
+
+/**
+ * Connects a SOCK_SEQPACKET unix socket `<dir>/<name>` (conmon's attach socket), reached
+ * through the directory's fd so long paths work. Returns a non-blocking, close-on-exec fd
+ * that the caller owns and closes.
+ */
+export function connectSeqpacket(dir: string, name: string): number {
+  return callSync(() => addon().connectSeqpacket(dir, name));
 }

@@ -8,6 +8,8 @@ import { explainClientError, socketOption } from './client-options.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
+import { registerAttachCommand, registerExecCommand } from './exec.js';
+import { registerPortForwardCommand } from './port-forward.js';
 import { VERSION_STRING } from './version.js';
 import { registerRunCommand } from './run.js';
 import { registerDownCommand } from './down.js';
@@ -85,6 +87,9 @@ registerStopCommand(program, withClient);
 registerRmCommand(program, withClient);
 registerInspectCommand(program, withClient);
 registerStatsCommand(program, withClient);
+registerExecCommand(program, withClient);
+registerAttachCommand(program, withClient);
+registerPortForwardCommand(program, withClient);
 
 const config = program.command('config').description('configuration helpers');
 config

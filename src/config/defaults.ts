@@ -53,5 +53,12 @@ export function defaultConfig(): Config {
       max_compression_ratio: 1000,
       registries: {},
     },
+    stream: {
+      address: '127.0.0.1',
+      port: 0,
+      tls_cert_file: '',
+      tls_key_file: '',
+      token_ttl_seconds: 60,
+    },
   };
 }

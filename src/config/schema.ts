@@ -48,6 +48,19 @@ export interface Config {
     /** How often the supervisor looks at its pods. */
     tick_ms: number;
   };
+  stream: StreamSettings;
+}
+
+export interface StreamSettings {
+  /** Listen address of the streaming server (exec/attach/port-forward URLs); loopback by default. */
+  address: string;
+  /** 0: a free port chosen at start. */
+  port: number;
+  /** PEM files; both set: the server speaks HTTPS. */
+  tls_cert_file: string;
+  tls_key_file: string;
+  /** How long an Exec/Attach/PortForward URL stays usable (once). */
+  token_ttl_seconds: number;
 }
 
 export interface RegistrySettings {
@@ -176,6 +189,17 @@ export const configSchema = {
             },
           },
         },
+      },
+    },
+    stream: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        address: nonEmpty,
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        tls_cert_file: { type: 'string' },
+        tls_key_file: { type: 'string' },
+        token_ttl_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
       },
     },
   },

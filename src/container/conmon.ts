@@ -39,6 +39,10 @@ export class ConmonRuntime implements OciRuntime {
       '--log-level', 'info',
       // conmon would sync() every filesystem after an exit: slow and not needed for the log.
       '--no-sync-log',
+      // Attach (src/stream) reaches stdin and the terminal through conmon's attach socket.
+      ...(opts.tty ? ['--terminal'] : []),
+      ...(opts.stdin ? ['--stdin'] : []),
+      ...(opts.stdin && !opts.stdinOnce ? ['--leave-stdin-open'] : []),
     ];
     // conmon's own messages go to a file: a pipe to the daemon would SIGPIPE the monitor
     // once the daemon is gone.
@@ -73,6 +77,9 @@ export class ConmonRuntime implements OciRuntime {
   state(id: string): Promise<{ status: RuntimeStatus; pid: number } | null> { return this.runc.state(id); }
   delete(id: string): Promise<void> { return this.runc.delete(id); }
   exec(id: string, opts: ExecOptions): Promise<ExecResult> { return this.runc.exec(id, opts); }
+  execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] } {
+    return this.runc.execCommandLine(id, cmd, tty, pidFile);
+  }
   update(id: string, resources: object): Promise<void> { return this.runc.update(id, resources); }
 
   async readExit(id: string, stateDir: string): Promise<ExitRecord | null> {

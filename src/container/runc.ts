@@ -67,6 +67,11 @@ export class RuncCli {
     }
   }
 
+  /** The command line of an interactive `runc exec` (the streaming server runs it). */
+  execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] } {
+    return { file: this.binary, args: [...this.globalArgs(), 'exec', ...(tty ? ['--tty'] : []), '--pid-file', pidFile, id, ...cmd] };
+  }
+
   /**
    * `runc exec` of one command with the container's process settings. On timeout the
    * exec'd process is SIGKILLed by its host pid (runc cannot forward SIGKILL).

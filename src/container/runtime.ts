@@ -11,6 +11,12 @@ export interface CreateOptions {
   logPath: string;
   /** Bytes per log file before the monitor truncates it; -1 for no limit. */
   logSizeMax?: number;
+  /** The container's stdin is a pipe the monitor holds (attach writes to it). */
+  stdin?: boolean;
+  /** Close that stdin when the first attach client leaves. */
+  stdinOnce?: boolean;
+  /** The container's process has a terminal (the monitor holds the pty master). */
+  tty?: boolean;
 }
 
 export interface CreatedProcess {
@@ -52,6 +58,8 @@ export interface OciRuntime {
   /** Deletes the runtime's record (forcefully). Idempotent. */
   delete(id: string): Promise<void>;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
+  /** The command line of an interactive exec, whose host pid lands in pidFile. */
+  execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] };
   update(id: string, resources: object): Promise<void>;
   /** The exit the monitor recorded, or null while the container runs. */
   readExit(id: string, stateDir: string): Promise<ExitRecord | null>;

@@ -159,7 +159,10 @@ export class ContainerService extends ContainerQueries {
       await mkdir(dirname(logPath), { recursive: true });
 
       undo.push(() => runtime.delete(id), () => runtime.clearExit(id));
-      const created = await runtime.create({ id, bundle, stateDir, logPath, logSizeMax: this.opts.logSizeMax ?? -1 });
+      const created = await runtime.create({
+        id, bundle, stateDir, logPath, logSizeMax: this.opts.logSizeMax ?? -1,
+        stdin: request.stdin, stdinOnce: request.stdinOnce, tty: request.tty,
+      });
       const record: ContainerRecord = {
         id, sandboxId, name: request.name, attempt: request.attempt,
         imageRef: image.ref ?? request.image, imageId: image.id,
@@ -328,6 +331,31 @@ export class ContainerService extends ContainerQueries {
     if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
     await mkdir(dirname(record.logPath), { recursive: true });
     await this.runtimeFor(record.runtimeHandler).reopenLog(this.bundleDir(id));
+  }
+
+  /**
+   * The command line of an interactive exec in a running container (the streaming server
+   * spawns it, under a pty when tty); the exec'd process's host pid is written to pidFile.
+   */
+  async execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): Promise<{ file: string; args: string[] }> {
+    if (cmd.length === 0) throw new InvalidArgumentError('exec: cmd is empty');
+    const record = await this.refreshed(id);
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
+    return this.runtimeFor(record.runtimeHandler).execCommandLine(record.id, cmd, tty, pidFile);
+  }
+
+  /** Throws unless the container exists and runs; returns its full id and stdin/tty settings. */
+  async runningContainer(idOrPrefix: string): Promise<{ id: string; stdin: boolean; tty: boolean }> {
+    const record = await this.refreshed(this.resolveId(idOrPrefix));
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${record.id} is not running`);
+    return { id: record.id, stdin: record.request.stdin, tty: record.request.tty };
+  }
+
+  /** Where attach reaches a running container: conmon's attach socket and ctl fifo in the bundle. */
+  async attachTarget(id: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }> {
+    const record = await this.refreshed(id);
+    if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
+    return { bundle: this.bundleDir(record.id), stdin: record.request.stdin, tty: record.request.tty };
   }
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {

@@ -18,12 +18,17 @@ import { imageList } from './image-list.js';
 import { imagePull } from './image-pull.js';
 import { imageRemove } from './image-remove.js';
 import { imageStatus } from './image-status.js';
+import type { StreamUrls } from '../stream/server.js';
+import { containerExec } from './container-exec.js';
+import { containerAttach } from './container-attach.js';
+import { sandboxPortForward } from './sandbox-port-forward.js';
 
 export interface CriDependencies {
   node: NodeInfo;
   sandboxes?: SandboxService;
   images?: ImageService;
   containers?: ContainerService;
+  stream?: StreamUrls;
 }
 
 /** The table of implemented RPCs. A method absent here answers UNIMPLEMENTED. */
@@ -40,6 +45,9 @@ export function criHandlers(deps: CriDependencies): {
       RuntimeConfig: runtimeConfig(deps.node),
       ...(deps.sandboxes ? sandboxHandlers(deps.sandboxes) : {}),
       ...containers.runtime,
+      ...(deps.stream && deps.containers ? { Exec: containerExec(deps.containers, deps.stream) } : {}),
+      ...(deps.stream && deps.containers ? { Attach: containerAttach(deps.containers, deps.stream) } : {}),
+      ...(deps.stream && deps.sandboxes ? { PortForward: sandboxPortForward(deps.sandboxes, deps.stream) } : {}),
     },
     runtimeStreams: containers.runtimeStreams,
     image: {

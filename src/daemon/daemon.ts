@@ -16,6 +16,7 @@ import { startContainerService } from './container-wiring.js';
 import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { supervisorImplementation, supervisorService } from '../cri/supervisor-status.js';
+import { startStreamServer } from './stream-wiring.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -45,9 +46,10 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
 
     const supervisor = new Supervisor({ db, sandboxes, containers, log, backoffBaseMs: config.supervisor.backoff_base_ms,
       backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
+    const stream = await startStreamServer(config, containers, sandboxes, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers }), log,
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers, stream }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
         { definition: supervisorService, implementation: supervisorImplementation(supervisor) }] });
     await server.listen();
@@ -60,6 +62,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       async stop() {
         supervisor.close();
         await server.close();
+        await stream.close();
         containers.close();
         await unlink(config.socket).catch(() => undefined);
         db?.close();

@@ -1,0 +1,80 @@
+// Attach to a container's main process through its monitor: conmon's attach socket
+// (SOCK_SEQPACKET, packets of up to 8192 bytes whose first byte names the pipe: 2 stdout,
+// 3 stderr; what we write goes to the process's stdin) and its ctl fifo ("1 <height> <width>"
+// resizes the terminal). The socket is non-blocking and polled, so an idle attach holds no
+// thread. Leaving an attach never stops the container.
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectSeqpacket } from '../native.js';
+import type { StreamBackend } from './backend.js';
+import type { ExecProcess, OutputStream } from './exec-process.js';
+import type { AttachRequest } from './tokens.js';
+
+const PACKET = 8192;
+const POLL_MS = 10;
+const PIPE_STDOUT = 2;
+const PIPE_STDERR = 3;
+const CTL_RESIZE = 1;
+
+export async function startAttach(
+  backend: StreamBackend, req: AttachRequest, onOutput: (stream: OutputStream, data: Buffer) => void,
+): Promise<ExecProcess> {
+  const target = await backend.attachTarget(req.containerId);
+  const fd = connectSeqpacket(target.bundle, 'attach');
+  const buffer = Buffer.alloc(PACKET + 1);
+  const pendingStdin: Buffer[] = [];
+  let open = true;
+  let paused = false;
+  let finish: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((resolve) => { finish = resolve; });
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    clearInterval(timer);
+    closeSync(fd);
+    finish(0);
+  };
+  const tick = (): void => {
+    try {
+      while (open && pendingStdin.length > 0) {
+        const chunk = pendingStdin[0] as Buffer;
+        writeSync(fd, chunk);
+        pendingStdin.shift();
+      }
+      while (open && !paused) {
+        const n = readSync(fd, buffer, 0, buffer.length, null);
+        if (n === 0) return close(); // the monitor closed it: the container exited
+        const pipe = buffer[0];
+        const data = Buffer.from(buffer.subarray(1, n));
+        if (pipe === PIPE_STDOUT && req.stdout) onOutput('stdout', data);
+        else if (pipe === PIPE_STDERR && req.stderr) onOutput('stderr', data);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') close();
+    }
+  };
+  const timer = setInterval(tick, POLL_MS);
+  return {
+    writeStdin(data) {
+      if (!open || !req.stdin) return;
+      for (let off = 0; off < data.length; off += PACKET) pendingStdin.push(data.subarray(off, off + PACKET));
+      tick();
+    },
+    // A SEQPACKET socket cannot be half-closed from Node; conmon closes the container's
+    // stdin when the client leaves if the container asked for stdin_once.
+    closeStdin: () => undefined,
+    resize(width, height) {
+      if (!open || !target.tty || width <= 0 || height <= 0) return;
+      try {
+        const ctl = openSync(join(target.bundle, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+        try { writeSync(ctl, `${CTL_RESIZE} ${height} ${width}\n`); } finally { closeSync(ctl); }
+      } catch {
+        // the monitor is gone: the attach ends on its own
+      }
+    },
+    pause: () => { paused = true; },
+    resume: () => { paused = false; },
+    exited,
+    kill: close,
+  };
+}

@@ -1,0 +1,11 @@
+// What the streaming server needs from the container and sandbox services, as a small
+// interface the daemon fills in (src/stream never imports a service directly).
+
+export interface StreamBackend {
+  /** Command line of an interactive exec in a running container; the exec'd pid goes to pidFile. */
+  execCommandLine(containerId: string, cmd: string[], tty: boolean, pidFile: string): Promise<{ file: string; args: string[] }>;
+  /** The bundle dir holding conmon's attach socket and ctl fifo of a running container. */
+  attachTarget(containerId: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }>;
+  /** The pinned network namespace of a ready sandbox, null for host network (throws when not ready). */
+  sandboxNetns(sandboxId: string): string | null;
+}
