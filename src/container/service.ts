@@ -47,6 +47,7 @@ export class ContainerService extends ContainerQueries {
   private readonly runtimes = new Map<string, OciRuntime>();
   private readonly reserved = new Set<string>();
   private readonly busy = new Map<string, Promise<void>>();
+  private readonly exitsDuringOps = new Set<string>();
   private watcher: FSWatcher | null = null;
   private readonly exitDir: string;
 
@@ -66,8 +67,12 @@ export class ContainerService extends ContainerQueries {
     await mkdir(this.exitDir, { recursive: true, mode: 0o700 });
     for (const name of this.runtimes.keys()) await mkdir(join(this.opts.state, 'runtimes', name), { recursive: true, mode: 0o700 });
     this.watcher = watch(this.exitDir, (_event, file) => {
-      const record = file ? this.store.get(file.toString()) : undefined;
-      if (record) void this.refresh(record).catch((err: unknown) => this.opts.log.warn({ id: record.id, err: messageOf(err) }, 'exit refresh failed'));
+      const id = file?.toString();
+      if (!id) return;
+      // An exit during start/stop/remove is left to that operation, which refreshes when it
+      // ends: reading it here could publish 'stopped' before the start's 'started'.
+      if (this.busy.has(id)) this.exitsDuringOps.add(id);
+      else this.refreshFromWatcher(id);
     });
     await this.sweepOrphans();
     for (const record of this.store.list()) await this.refresh(record);
@@ -90,6 +95,11 @@ export class ContainerService extends ContainerQueries {
       await rm(join(this.opts.root, 'containers', id), { recursive: true, force: true });
       await rm(this.stateDir(id), { recursive: true, force: true });
     }
+  }
+
+  private refreshFromWatcher(id: string): void {
+    const record = this.store.get(id);
+    if (record) void this.refresh(record).catch((err: unknown) => this.opts.log.warn({ id, err: messageOf(err) }, 'exit refresh failed'));
   }
 
   close(): void {
@@ -198,7 +208,10 @@ export class ContainerService extends ContainerQueries {
       return await fn();
     } finally {
       release();
-      if (this.busy.get(id) === turn) this.busy.delete(id);
+      if (this.busy.get(id) === turn) {
+        this.busy.delete(id);
+        if (this.exitsDuringOps.delete(id)) this.refreshFromWatcher(id);
+      }
     }
   }
 
