@@ -11,6 +11,15 @@ import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
 import type { Db } from '../store/database.js';
+import { NotFoundError } from '../errors.js';
+
+async function ignoreNotFound(p: Promise<void>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
 
 function imageProvider(images: ImageService): ImageProvider {
   return {
@@ -94,9 +103,11 @@ export async function startContainerService(opts: {
   await service.init();
   // StopPodSandbox comes after kubelet stopped the containers gracefully: kill what is left
   // at once, as containerd does.
+  // A container removed meanwhile (the supervisor replacing it, a concurrent RemoveContainer)
+  // is already stopped and removed: that is success, not an error.
   opts.sandboxes.setContainerHooks({
-    stopContainer: (id) => service.stop(id, 0),
-    removeContainer: (id) => service.remove(id),
+    stopContainer: (id) => ignoreNotFound(service.stop(id, 0)),
+    removeContainer: (id) => ignoreNotFound(service.remove(id)),
   });
   return service;
 }
