@@ -6,15 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   lgetxattr, llistxattr, lsetxattr, makeWhiteout, mknod, NativeError,
 } from '../../../src/native.js';
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../../fixtures/errors.js';
 
 describe.skipIf(process.getuid?.() !== 0)('native mknod and xattrs', () => {
   let tmp: string;

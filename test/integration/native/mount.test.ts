@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   lgetxattr, lsetxattr, makeWhiteout, mount, mountFilesystem, mountOverlay, NativeError, umount,
 } from '../../../src/native.js';
+import { errorOf } from '../../fixtures/errors.js';
+import { unmountAllUnder } from '../../fixtures/sandbox.js';
 
 interface MountEntry {
   mountPoint: string;
@@ -41,35 +43,6 @@ function mountinfo(): MountEntry[] {
 /** The topmost mount at exactly this path, if any. */
 function mountAt(p: string): MountEntry | undefined {
   return mountinfo().filter((m) => m.mountPoint === p).at(-1);
-}
-
-// Detach every mount at or below dir, deepest first, so removing dir can never
-// reach through a bind mount into a source outside it.
-function unmountAllUnder(dir: string): void {
-  for (let pass = 0; pass < 8; pass++) {
-    const under = mountinfo()
-      .map((m) => m.mountPoint)
-      .filter((p) => p === dir || p.startsWith(dir + '/'))
-      .sort((a, b) => b.length - a.length);
-    if (under.length === 0) return;
-    for (const p of under) {
-      try {
-        execFileSync('umount', ['-l', p], { stdio: 'ignore' });
-      } catch {
-        // already gone with its parent
-      }
-    }
-  }
-  throw new Error(`mounts left under ${dir}`);
-}
-
-function errorOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
 }
 
 describe.skipIf(process.getuid?.() !== 0)('native mount', () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { NativeError, pinNamespaces, umount, unpinNamespace } from '../../../src/native.js';
+import { unmountAllUnder } from '../../fixtures/sandbox.js';
 
 const KINDS = ['net', 'ipc', 'uts'] as const;
 
@@ -26,18 +27,6 @@ function mountinfo(): MountEntry[] {
 
 function mountsUnder(dir: string): MountEntry[] {
   return mountinfo().filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(dir + '/'));
-}
-
-function unmountAllUnder(dir: string): void {
-  for (let pass = 0; pass < 8 && mountsUnder(dir).length > 0; pass++) {
-    for (const m of mountsUnder(dir).sort((a, b) => b.mountPoint.length - a.mountPoint.length)) {
-      try {
-        execFileSync('umount', ['-l', m.mountPoint], { stdio: 'ignore' });
-      } catch {
-        // gone with its parent
-      }
-    }
-  }
 }
 
 /** The namespaces of every thread of this process, e.g. "12345 net:[4026531840]". */
