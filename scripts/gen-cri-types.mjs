@@ -14,7 +14,19 @@ const jobs = [
     pkg: ['runtime', 'v1'],
     out: 'src/cri/generated/cri-types.ts',
   },
+  {
+    descriptor: 'reference/csi-v1.json',
+    pkg: ['csi', 'v1'],
+    out: 'src/csi/generated/csi-types.ts',
+  },
 ];
+
+// google.protobuf types CSI uses, as proto-loader (longs and enums as strings) hands them over.
+const wellKnown = {
+  'google.protobuf.Int64Value': '{ value?: string | null }',
+  'google.protobuf.BoolValue': '{ value?: boolean | null }',
+  'google.protobuf.Timestamp': '{ seconds?: string | null; nanos?: number | null }',
+};
 
 const scalar = {
   double: 'number', float: 'number', int32: 'number', uint32: 'number', sint32: 'number',
@@ -35,6 +47,8 @@ function collect(nested, prefix, out) {
 // Protobuf name resolution: innermost enclosing scope first, then outwards.
 function tsType(type, scope, all) {
   if (scalar[type]) return scalar[type];
+  const known = wellKnown[type.replace(/^\./, '')];
+  if (known) return known;
   for (let i = scope.length; i >= 0; i--) {
     const candidate = [...scope.slice(0, i), type].join('.');
     if (all.has(candidate)) return candidate.replaceAll('.', '_');
