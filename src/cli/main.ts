@@ -20,6 +20,7 @@ import { registerStopCommand } from './stop.js';
 import { registerRmCommand } from './rm.js';
 import { registerInspectCommand } from './inspect.js';
 import { registerStatsCommand } from './stats.js';
+import { registerVolumeCommands } from './volumes.js';
 
 const program = new Command('keelson')
   .description('A Kubernetes container runtime: CRI v1 on a unix socket, and pods on one machine')
@@ -90,6 +91,7 @@ registerStatsCommand(program, withClient);
 registerExecCommand(program, withClient);
 registerAttachCommand(program, withClient);
 registerPortForwardCommand(program, withClient);
+registerVolumeCommands(program);
 
 const config = program.command('config').description('configuration helpers');
 config

@@ -71,7 +71,7 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
         const started: StartedPod[] = [];
         for (const { pod } of parsed.pods) {
           const p = await runPod(client, pod, {
-            root: o.root, logRoot: o.logRoot, sources: { configMaps, secrets },
+            root: o.root, logRoot: o.logRoot, sources: { configMaps, secrets }, socket: o.socket,
             pull: async (image) => {
               if (chatty) console.error(`pulling ${image}`);
               await pullWithProgress(client, image, o.state ?? dirname(o.socket), !chatty);

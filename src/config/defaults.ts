@@ -36,6 +36,13 @@ export function defaultConfig(): Config {
       pids_limit: 0,
       log_size_max: -1,
     },
+    csi: {
+      plugins: {},
+      registration_dir: `${DEFAULT_ROOT}/plugins_registry`,
+      call_timeout_seconds: 120,
+      call_retries: 3,
+      restart_backoff_ms: 1000,
+    },
     supervisor: {
       backoff_base_ms: 10_000,
       backoff_max_ms: 300_000,

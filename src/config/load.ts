@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
@@ -59,6 +60,8 @@ export function resolveConfig(fromFile: unknown, overrides: ConfigOverrides, sou
   if (file.socket === undefined && overrides.socket === undefined) {
     merged.socket = socketIn(merged.state);
   }
+  // So does the CSI registration dir follow the root dir.
+  if (file.csi?.registration_dir === undefined) merged.csi.registration_dir = join(merged.root, 'plugins_registry');
   if (!(merged.runtime.default_handler in merged.runtime.handlers)) {
     throw new ConfigError(
       `config ${source}: runtime.default_handler "${merged.runtime.default_handler}" is not one of ` +

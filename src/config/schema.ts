@@ -49,6 +49,28 @@ export interface Config {
     tick_ms: number;
   };
   stream: StreamSettings;
+  csi: CsiSettings;
+}
+
+export interface CsiPluginSettings {
+  /** The plugin's unix socket (absolute path). */
+  endpoint: string;
+  /** When set, keelson starts this program, supervises it and restarts it with backoff. */
+  binary?: string;
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export interface CsiSettings {
+  /** Plugins by driver name (the name pods use in `csi.driver` and `volume create --driver`). */
+  plugins: Record<string, CsiPluginSettings>;
+  /** Watched for kubelet-style registration sockets (`<name>-reg.sock`); "" for none. */
+  registration_dir: string;
+  /** Bound on one CSI call; calls that fail with UNAVAILABLE or DEADLINE_EXCEEDED are retried. */
+  call_timeout_seconds: number;
+  call_retries: number;
+  /** First restart delay of a plugin binary that exited (doubles up to 30 s). */
+  restart_backoff_ms: number;
 }
 
 export interface StreamSettings {
@@ -89,7 +111,7 @@ export interface ImageSettings {
   registries: Record<string, RegistrySettings>;
 }
 
-type DeepPartial<T> = T extends string | number | boolean | string[] | Record<string, RegistrySettings>
+type DeepPartial<T> = T extends string | number | boolean | string[] | Record<string, RegistrySettings> | Record<string, CsiPluginSettings>
   ? T
   : { [K in keyof T]?: DeepPartial<T[K]> };
 
@@ -153,6 +175,31 @@ export const configSchema = {
       properties: {
         pids_limit: { type: 'integer', minimum: 0 },
         log_size_max: { type: 'integer', minimum: -1 },
+      },
+    },
+    csi: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        plugins: {
+          type: 'object',
+          propertyNames: { pattern: '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$' },
+          additionalProperties: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['endpoint'],
+            properties: {
+              endpoint: absolutePath,
+              binary: nonEmpty,
+              args: { type: 'array', items: { type: 'string' }, maxItems: 256 },
+              env: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { type: 'string' } },
+            },
+          },
+        },
+        registration_dir: { anyOf: [{ const: '' }, absolutePath] },
+        call_timeout_seconds: { type: 'integer', minimum: 1, maximum: 3600 },
+        call_retries: { type: 'integer', minimum: 0, maximum: 10 },
+        restart_backoff_ms: { type: 'integer', minimum: 10, maximum: 600000 },
       },
     },
     supervisor: {

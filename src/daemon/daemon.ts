@@ -17,6 +17,8 @@ import { imageImportImplementation, imageImportService } from '../cri/image-impo
 import { Supervisor } from '../supervisor/supervisor.js';
 import { supervisorImplementation, supervisorService } from '../cri/supervisor-status.js';
 import { startStreamServer } from './stream-wiring.js';
+import { CsiService } from '../csi/service.js';
+import { volumesImplementation, volumesService } from '../cri/csi-volumes.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -35,6 +37,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     { what: `socket ${config.socket}`, lockPath: `${config.socket}.lock` },
   ]);
   let db: Db | undefined;
+  let csi: CsiService | undefined;
   try {
     db = openDatabase(join(config.root, 'keelson.db'));
     const cgroupHost = probeCgroupHost();
@@ -47,11 +50,17 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const supervisor = new Supervisor({ db, sandboxes, containers, log, backoffBaseMs: config.supervisor.backoff_base_ms,
       backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
     const stream = await startStreamServer(config, containers, sandboxes, log);
+    csi = new CsiService({ db, settings: config.csi, root: config.root, state: config.state, log,
+      podExists: (uid) => sandboxes.list().some((s) => s.metadata.uid === uid) });
+    await csi.start();
+    const csiService = csi;
+    sandboxes.setRemovalHook((record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid));
 
     await prepareSocketPath(config.socket);
     const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers, stream }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
-        { definition: supervisorService, implementation: supervisorImplementation(supervisor) }] });
+        { definition: supervisorService, implementation: supervisorImplementation(supervisor) },
+        { definition: volumesService, implementation: volumesImplementation(csi) }] });
     await server.listen();
     supervisor.start();
     log.info(
@@ -64,6 +73,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
         await server.close();
         await stream.close();
         containers.close();
+        await csiService.close();
         await unlink(config.socket).catch(() => undefined);
         db?.close();
         locks.release();
@@ -71,6 +81,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
       },
     };
   } catch (err) {
+    await csi?.close();
     db?.close();
     locks.release();
     throw err;

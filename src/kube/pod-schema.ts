@@ -151,6 +151,7 @@ const volume = obj(
       },
       ['driver'],
     ),
+    persistentVolumeClaim: obj({ claimName: { type: 'string', minLength: 1 }, readOnly: bool }, ['claimName']),
   },
   ['name'],
 );

@@ -88,6 +88,8 @@ export interface VolumeSpec {
     volumeAttributes?: Record<string, string>;
     nodePublishSecretRef?: { name: string };
   };
+  /** A keelson named volume (`keelson volume create`), by name. */
+  persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
 }
 
 export interface PodSpec {

@@ -10,7 +10,8 @@ import type { CriClient } from '../cri/client.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, Pod } from '../kube/pod-types.js';
 import { containerConfig, podKey, sandboxConfig, withDefaults, type EnvSources } from './pod-config.js';
-import { mountsOf, podVolumeDir, prepareVolumes, removeVolumes, type PreparedVolumes, type VolumeSources } from './volumes.js';
+import { VolumesClient } from '../cri/csi-volumes.js';
+import { csiVolumeRequests, mountsOf, podVolumeDir, prepareVolumes, removeVolumes, type PreparedVolumes, type VolumeSources } from './volumes.js';
 
 /** Annotation naming the pod's volume dir, so `rm` and `down` can remove it. */
 export const VOLUME_DIR_ANNOTATION = 'keelson.dev/volume-dir';
@@ -23,6 +24,8 @@ export interface RunOptions {
   /** Pod log dirs go under it: <logRoot>/<ns>_<name>_<uid>/. */
   logRoot: string;
   sources: VolumeSources;
+  /** The daemon's socket, for keelson.v1.Volumes (CSI volumes). */
+  socket: string;
   pull: (image: string) => Promise<void>;
   say: (line: string) => void;
   /** First retry delay of a failed init container (doubles), and how many retries. */
@@ -94,6 +97,7 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
   const volumeDir = podVolumeDir(opts.root, key);
   const logDirectory = join(opts.logRoot, key);
   await ensureImages(client, pod, opts);
+  const csiRequests = csiVolumeRequests(pod, opts.sources);
   const volumes = await prepareVolumes(pod, volumeDir, opts.sources);
   let podId = '';
   try {
@@ -103,6 +107,17 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
     const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId })).status;
     const ip = status?.network?.ip ?? '';
     const env: EnvSources = { podIP: ip, nodeName: hostname(), ...opts.sources };
+    // CSI volumes belong to the sandbox: RemovePodSandbox unpublishes them in the daemon.
+    if (csiRequests.length > 0) {
+      const published = await new VolumesClient(opts.socket).publishPod({
+        pod: { uid: pod.metadata.uid ?? '', name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default' },
+        volumes: csiRequests,
+      });
+      for (const [name, path] of published) {
+        opts.say(`volume ${name}: published by its CSI plugin at ${path}`);
+        volumes.set(name, path);
+      }
+    }
     for (const c of pod.spec.initContainers ?? []) await runInitContainer(client, podId, cfg, pod, c, volumes, env, opts);
     const containers: StartedPod['containers'] = [];
     for (const c of pod.spec.containers) {

@@ -10,6 +10,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
 import { bytesOf } from '../kube/quantity.js';
 import { mount, umount } from '../native.js';
+import type { PodVolumeRequest } from '../csi/node-volumes.js';
 
 /** Bounded like manifests: a configMap or secret file is read whole. */
 const MAX_SOURCE_BYTES = 1 << 20;
@@ -75,7 +76,8 @@ const HOST_PATH_TYPES: Record<string, (path: string) => string | null> = {
 
 async function prepareOne(v: VolumeSpec, i: number, base: string, src: VolumeSources): Promise<string> {
   const where = `spec.volumes[${i}]`;
-  if (v.csi) throw new InvalidArgumentError(`${where}.csi: CSI volumes are not supported yet`);
+  // Published by the daemon after the sandbox exists (csiVolumeRequests, runner.ts).
+  if (v.csi || v.persistentVolumeClaim) return '';
   if (v.hostPath) {
     const path = v.hostPath.path;
     if (!isAbsolute(path)) throw new InvalidArgumentError(`${where}.hostPath.path "${path}" must be absolute`);
@@ -147,6 +149,30 @@ export async function removeVolumes(base: string): Promise<void> {
   await rm(base, { recursive: true, force: true });
 }
 
+/**
+ * The pod's CSI volumes as the daemon publishes them: inline `csi` volumes (their
+ * nodePublishSecretRef read from --secret) and `persistentVolumeClaim`s naming keelson volumes.
+ */
+export function csiVolumeRequests(pod: Pod, src: VolumeSources): PodVolumeRequest[] {
+  const out: PodVolumeRequest[] = [];
+  for (const [i, v] of (pod.spec.volumes ?? []).entries()) {
+    if (v.persistentVolumeClaim) {
+      out.push({ name: v.name, source: { kind: 'named', volume: v.persistentVolumeClaim.claimName, readOnly: v.persistentVolumeClaim.readOnly === true } });
+    } else if (v.csi) {
+      const ref = v.csi.nodePublishSecretRef?.name;
+      const secret = ref !== undefined ? src.secrets.get(ref) : undefined;
+      if (ref !== undefined && !secret) {
+        throw new NotFoundError(`spec.volumes[${i}].csi.nodePublishSecretRef: secret "${ref}" not given (use --secret ${ref}=DIR|FILE)`);
+      }
+      out.push({ name: v.name, source: {
+        kind: 'inline', driver: v.csi.driver, attributes: v.csi.volumeAttributes ?? {}, readOnly: v.csi.readOnly === true,
+        fsType: v.csi.fsType ?? '', secrets: Object.fromEntries(secret ?? []),
+      } });
+    }
+  }
+  return out;
+}
+
 const PROPAGATION: Record<string, MountPropagation> = {
   None: 'PROPAGATION_PRIVATE', HostToContainer: 'PROPAGATION_HOST_TO_CONTAINER', Bidirectional: 'PROPAGATION_BIDIRECTIONAL',
 };
@@ -158,7 +184,8 @@ export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): 
       throw new InvalidArgumentError(`container ${c.name} volumeMounts[${i}].subPath "${m.subPath}" must be relative and stay inside the volume`);
     }
     const spec = pod.spec.volumes?.find((v) => v.name === m.name);
-    const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined;
+    const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined ||
+      spec?.csi?.readOnly === true || spec?.persistentVolumeClaim?.readOnly === true;
     return {
       container_path: m.mountPath,
       host_path: m.subPath ? join(host, normalize(m.subPath)) : host,

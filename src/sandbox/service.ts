@@ -47,6 +47,7 @@ export class SandboxService {
   readonly #locks = new KeyedMutex();
   readonly #cpuSamples = new Map<string, CpuSample>();
   #hooks: SandboxContainerHooks | null = null;
+  #removalHook: ((record: SandboxRecord) => Promise<void>) | null = null;
 
   constructor(readonly opts: SandboxServiceOptions) {
     this.layout = new SandboxLayout(opts.root, opts.state);
@@ -82,6 +83,15 @@ export class SandboxService {
   /** The container service plugs in here so Stop/Remove reach the sandbox's containers. */
   setContainerHooks(hooks: SandboxContainerHooks | null): void {
     this.#hooks = hooks;
+  }
+
+  /**
+   * Runs on RemovePodSandbox once the containers are gone, before the pod's own resources go:
+   * the CSI side unpublishes the pod's volumes here. A failure fails the removal, leaving the
+   * pod stopped, so a retry can finish it.
+   */
+  setRemovalHook(hook: ((record: SandboxRecord) => Promise<void>) | null): void {
+    this.#removalHook = hook;
   }
 
   /** Records a container in a ready sandbox (RemovePodSandbox then removes it first). */
@@ -254,6 +264,7 @@ export class SandboxService {
           this.opts.store.removeContainer(id, c);
         }
       }
+      await this.#removalHook?.(record);
       const problems = [...(await this.#removeInfra(record)), ...(await releaseLocalResources(this.layout, record))];
       if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${id} could not release: ${problems.join('; ')}`);
       this.opts.store.delete(id);

@@ -1,0 +1,233 @@
+// The CSI plugins keelson knows: declared in the config (optionally a binary keelson runs and
+// restarts, src/csi/plugin-process.ts) or registered through a kubelet-style registration
+// socket (src/csi/registration.ts). Each is probed (Identity, capabilities, NodeGetInfo) at
+// start, after its process restarts, and again when a call to it fails for want of the plugin;
+// unhealthy plugins are re-probed in the background.
+import { join } from 'node:path';
+import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { CsiPluginSettings, CsiSettings } from '../config/schema.js';
+import { CsiCallError, CsiClient } from './client.js';
+import { PluginProcess } from './plugin-process.js';
+import { RegistrationWatcher } from './registration.js';
+
+export interface PluginInfo {
+  /** What the plugin calls itself (GetPluginInfo). */
+  reportedName: string;
+  vendorVersion: string;
+  pluginCapabilities: string[];
+  controllerCapabilities: string[];
+  nodeCapabilities: string[];
+  nodeId: string;
+}
+
+export interface PluginView {
+  name: string;
+  endpoint: string;
+  source: 'config' | 'registration';
+  healthy: boolean;
+  lastError: string | null;
+  probedAt: number | null;
+  info: PluginInfo | null;
+  process: { pid: number | null; running: boolean; restarts: number } | null;
+}
+
+const PROBE_TIMEOUT_MS = 10_000;
+const REPROBE_EVERY_MS = 10_000;
+
+export class CsiPlugin {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly source: 'config' | 'registration';
+  readonly client: CsiClient;
+  process: PluginProcess | null = null;
+  info: PluginInfo | null = null;
+  healthy = false;
+  lastError: string | null = null;
+  probedAt: number | null = null;
+
+  constructor(name: string, endpoint: string, source: 'config' | 'registration', client: CsiClient) {
+    this.name = name;
+    this.endpoint = endpoint;
+    this.source = source;
+    this.client = client;
+  }
+
+  hasNode(cap: string): boolean {
+    return this.info?.nodeCapabilities.includes(cap) ?? false;
+  }
+
+  hasController(cap: string): boolean {
+    return this.info?.controllerCapabilities.includes(cap) ?? false;
+  }
+
+  /** The node id the plugin gave (NodeGetInfo), for ControllerPublishVolume. */
+  nodeId(): string {
+    return this.info?.nodeId ?? '';
+  }
+
+  view(): PluginView {
+    const st = this.process?.status();
+    return {
+      name: this.name, endpoint: this.endpoint, source: this.source, healthy: this.healthy, lastError: this.lastError,
+      probedAt: this.probedAt, info: this.info,
+      process: st ? { pid: st.pid, running: st.running, restarts: st.restarts } : null,
+    };
+  }
+}
+
+export class PluginRegistry {
+  readonly #plugins = new Map<string, CsiPlugin>();
+  readonly #settings: CsiSettings;
+  readonly #logDir: string;
+  readonly #log: Logger;
+  #watcher: RegistrationWatcher | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(opts: { settings: CsiSettings; state: string; log: Logger }) {
+    this.#settings = opts.settings;
+    this.#logDir = join(opts.state, 'csi', 'plugin-logs');
+    this.#log = opts.log.child({ module: 'csi' });
+  }
+
+  /** Starts configured plugin binaries, probes every plugin, watches the registration dir. */
+  async start(): Promise<void> {
+    await Promise.all(Object.entries(this.#settings.plugins).map(([name, s]) => this.#addConfigured(name, s)));
+    if (this.#settings.registration_dir !== '') {
+      this.#watcher = new RegistrationWatcher({
+        dir: this.#settings.registration_dir,
+        log: this.#log,
+        onPlugin: async (p) => {
+          const existing = this.#plugins.get(p.name);
+          if (existing?.source === 'config') throw new FailedPreconditionError(`a plugin named ${p.name} is already configured`);
+          existing?.client.close();
+          const plugin = new CsiPlugin(p.name, p.endpoint, 'registration', this.#newClient(p.name, p.endpoint));
+          this.#plugins.set(p.name, plugin);
+          await this.probe(plugin);
+          if (!plugin.healthy) throw new FailedPreconditionError(plugin.lastError ?? `plugin ${p.name} is not healthy`);
+        },
+        onPluginGone: (name) => {
+          const plugin = this.#plugins.get(name);
+          if (plugin?.source !== 'registration') return;
+          plugin.client.close();
+          this.#plugins.delete(name);
+          this.#log.info({ plugin: name }, 'CSI plugin unregistered');
+        },
+      });
+      await this.#watcher.start();
+    }
+    this.#timer = setInterval(() => void this.#reprobeUnhealthy(), REPROBE_EVERY_MS);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#watcher?.stop();
+    await Promise.all([...this.#plugins.values()].map(async (p) => {
+      p.client.close();
+      await p.process?.stop().catch((err: unknown) => this.#log.warn({ plugin: p.name, err: messageOf(err) }, 'stopping CSI plugin failed'));
+    }));
+  }
+
+  list(): PluginView[] {
+    return [...this.#plugins.values()].sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.view());
+  }
+
+  /**
+   * The plugin for a driver name, healthy: one that is not is probed once more first, and
+   * refused with the reason when it still fails.
+   */
+  async get(name: string): Promise<CsiPlugin> {
+    const plugin = this.#plugins.get(name);
+    if (!plugin) {
+      const known = [...this.#plugins.keys()];
+      throw new NotFoundError(`no CSI plugin named "${name}" (known: ${known.length > 0 ? known.join(', ') : 'none'}); declare it under [csi.plugins] or register it in ${this.#settings.registration_dir || 'a registration dir'}`);
+    }
+    if (!plugin.healthy) await this.probe(plugin);
+    if (!plugin.healthy) throw new KeelsonError('Unavailable', `CSI plugin "${name}" is not healthy: ${plugin.lastError ?? 'not probed yet'}`);
+    return plugin;
+  }
+
+  /** To call when a plugin call failed: a plugin that went away is marked and re-probed. */
+  noteFailure(plugin: CsiPlugin, err: unknown): void {
+    if (err instanceof CsiCallError && err.retryable) {
+      plugin.healthy = false;
+      plugin.lastError = err.message;
+      void this.probe(plugin);
+    }
+  }
+
+  /** Asks the plugin who it is and what it can do; records health. */
+  async probe(plugin: CsiPlugin): Promise<void> {
+    const once = { timeoutMs: PROBE_TIMEOUT_MS, retries: 0 };
+    try {
+      const c = plugin.client;
+      const about = await c.identity('GetPluginInfo', {}, once);
+      const caps = await c.identity('GetPluginCapabilities', {}, once);
+      const probe = await c.identity('Probe', {}, once);
+      // An unset `ready` means ready (CSI spec).
+      if (probe.ready && probe.ready.value === false) throw new FailedPreconditionError(`CSI plugin "${plugin.name}" answers Probe with ready=false`);
+      const pluginCapabilities = (caps.capabilities ?? []).map((cap) => cap.service?.type ?? (cap.volume_expansion ? `VOLUME_EXPANSION_${cap.volume_expansion.type ?? ''}` : 'UNKNOWN'));
+      const nodeCaps = await c.node('NodeGetCapabilities', {}, once);
+      const nodeInfo = await c.node('NodeGetInfo', {}, once);
+      const controllerCapabilities = pluginCapabilities.includes('CONTROLLER_SERVICE')
+        ? ((await c.controller('ControllerGetCapabilities', {}, once)).capabilities ?? []).map((cap) => cap.rpc?.type ?? 'UNKNOWN')
+        : [];
+      plugin.info = {
+        reportedName: about.name ?? '', vendorVersion: about.vendor_version ?? '', pluginCapabilities, controllerCapabilities,
+        nodeCapabilities: (nodeCaps.capabilities ?? []).map((cap) => cap.rpc?.type ?? 'UNKNOWN'), nodeId: nodeInfo.node_id ?? '',
+      };
+      if (plugin.info.reportedName !== plugin.name) {
+        this.#log.warn({ plugin: plugin.name, reported: plugin.info.reportedName }, 'CSI plugin reports another name than it is known by');
+      }
+      if (!plugin.healthy) this.#log.info({ plugin: plugin.name, info: plugin.info }, 'CSI plugin is healthy');
+      plugin.healthy = true;
+      plugin.lastError = null;
+    } catch (err) {
+      if (plugin.healthy || plugin.lastError !== messageOf(err)) this.#log.warn({ plugin: plugin.name, err: messageOf(err) }, 'CSI plugin probe failed');
+      plugin.healthy = false;
+      plugin.lastError = messageOf(err);
+    } finally {
+      plugin.probedAt = Date.now();
+    }
+  }
+
+  #newClient(name: string, endpoint: string): CsiClient {
+    return new CsiClient(name, endpoint, { timeoutMs: this.#settings.call_timeout_seconds * 1000, retries: this.#settings.call_retries });
+  }
+
+  async #addConfigured(name: string, s: CsiPluginSettings): Promise<void> {
+    const plugin = new CsiPlugin(name, s.endpoint, 'config', this.#newClient(name, s.endpoint));
+    this.#plugins.set(name, plugin);
+    if (s.binary) {
+      plugin.process = new PluginProcess({
+        name, binary: s.binary, args: s.args ?? [], endpoint: s.endpoint, env: s.env,
+        logFile: join(this.#logDir, `${name}.log`), log: this.#log,
+        backoff: { initialMs: this.#settings.restart_backoff_ms, maxMs: 30_000, resetAfterMs: 60_000 },
+        onRestart: () => {
+          plugin.healthy = false;
+          plugin.lastError = 'restarting';
+          void plugin.process?.waitReady(15_000).then(() => this.probe(plugin), () => undefined);
+        },
+      });
+      try {
+        await plugin.process.start();
+      } catch (err) {
+        // A plugin that cannot start leaves keelson running: its volumes fail with this reason.
+        plugin.lastError = messageOf(err);
+        this.#log.error({ plugin: name, err: messageOf(err) }, 'CSI plugin did not start');
+        return;
+      }
+    }
+    await this.probe(plugin);
+  }
+
+  async #reprobeUnhealthy(): Promise<void> {
+    for (const p of this.#plugins.values()) {
+      if (this.#closed) return;
+      if (!p.healthy && (!p.process || p.process.status().running)) await this.probe(p);
+    }
+  }
+}
