@@ -105,7 +105,8 @@ export class RegistrationWatcher {
     for (const [path, state] of this.sockets) {
       if (present.get(path) !== state.ino) this.forget(path, state);
     }
-    // Sockets that failed before are not in the map, so each gets one attempt per scan.
+    // Sockets that did not answer are not in the map, so each gets one attempt per scan. Refused
+    // ones stay in it: they are asked again only when their socket is re-created (new inode).
     const fresh = [...present].filter(([path]) => !this.sockets.has(path));
     await Promise.all(fresh.map(([path, ino]) => this.register(path, ino)));
   }
@@ -149,8 +150,6 @@ export class RegistrationWatcher {
       }
       state.registeredName = info.name;
       this.opts.log.info({ plugin: info.name, endpoint: info.endpoint, socket: path }, 'CSI plugin registered');
-      // The socket may have gone while onPlugin ran; the next scan then reports it gone.
-      if (this.sockets.get(path) !== state) this.opts.onPluginGone(info.name);
       await this.notify(client, path, { plugin_registered: true, error: '' });
     } finally {
       this.clients.delete(client);
