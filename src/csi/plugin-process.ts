@@ -55,7 +55,6 @@ const MAX_SOCKET_PATH = 107; // sun_path is 108 bytes including the NUL
 export class PluginProcess {
   private readonly opts: PluginProcessOptions;
   private readonly backoff: PluginBackoff;
-  private readonly readyTimeoutMs: number;
   private readonly log: Logger;
   private run: Run | null = null;
   private stopped = true;
@@ -69,7 +68,6 @@ export class PluginProcess {
   constructor(opts: PluginProcessOptions) {
     this.opts = opts;
     this.backoff = { initialMs: 1000, maxMs: 30_000, resetAfterMs: 60_000, ...opts.backoff };
-    this.readyTimeoutMs = opts.readyTimeoutMs ?? 15_000;
     this.nextDelayMs = this.backoff.initialMs;
     this.log = opts.log.child({ csiPlugin: opts.name });
     const { initialMs, maxMs, resetAfterMs } = this.backoff;
@@ -84,11 +82,9 @@ export class PluginProcess {
   /** Starts the plugin and resolves once its socket accepts; then keeps it running until stop(). */
   async start(): Promise<void> {
     if (!this.stopped) throw new FailedPreconditionError(`CSI plugin ${this.opts.name} is already started`);
-    await this.checkBinary();
-    this.stopped = false;
-    this.stopping = null;
-    this.nextDelayMs = this.backoff.initialMs;
+    [this.stopped, this.stopping, this.nextDelayMs] = [false, null, this.backoff.initialMs];
     try {
+      await this.checkBinary();
       await this.launch();
     } catch (err) {
       this.stopped = true; // a failed first start is the caller's to handle, not a restart loop
@@ -151,14 +147,16 @@ export class PluginProcess {
     } finally {
       await log.close(); // the child holds its own copies of the fd
     }
-    const deadline = Date.now() + this.readyTimeoutMs;
+    const readyTimeoutMs = this.opts.readyTimeoutMs ?? 15_000;
+    const deadline = Date.now() + readyTimeoutMs;
     for (;;) {
       if (this.stopped) {
         await this.terminate(run, 5000);
         throw new FailedPreconditionError(`CSI plugin ${name} was stopped while starting`);
       }
       if (run.exit !== null) {
-        const why = run.spawnError !== null ? messageOf(run.spawnError) : describeExit(run.exit);
+        const { code, signal } = run.exit;
+        const why = run.spawnError !== null ? messageOf(run.spawnError) : signal !== null ? `killed by signal ${signal}` : `exit code ${code}`;
         throw new FailedPreconditionError(
           `CSI plugin ${name} (${binary}) exited before listening on ${endpoint}: ${why}; log ${logFile} ends with:\n${await tail(logFile)}`);
       }
@@ -170,7 +168,7 @@ export class PluginProcess {
       if (Date.now() >= deadline) {
         await this.terminate(run, 5000);
         throw new KeelsonError('DeadlineExceeded',
-          `CSI plugin ${name} (${binary}) did not listen on ${endpoint} within ${this.readyTimeoutMs} ms; log ${logFile} ends with:\n${await tail(logFile)}`);
+          `CSI plugin ${name} (${binary}) did not listen on ${endpoint} within ${readyTimeoutMs} ms; log ${logFile} ends with:\n${await tail(logFile)}`);
       }
       await Promise.race([sleep(POLL_MS), run.exited]);
     }
@@ -216,13 +214,11 @@ export class PluginProcess {
     if (this.stopped) return;
     this.restarts += 1;
     try { this.opts.onRestart?.(this.restarts); } catch (err) { this.log.warn({ err }, 'onRestart callback failed'); }
-    try {
-      await this.launch();
-    } catch (err) {
+    await this.launch().catch((err: unknown) => {
       if (this.stopped) return;
       this.log.warn({ attempt: this.restarts, err: messageOf(err) }, 'CSI plugin restart failed');
-      this.scheduleRestart(this.run !== null && this.run.exit !== null ? this.run : null);
-    }
+      this.scheduleRestart(this.run?.exit ? this.run : null); // a failed start counts: back off again
+    });
   }
 
   private async terminate(run: Run, timeoutMs: number): Promise<void> {
@@ -235,10 +231,6 @@ export class PluginProcess {
     }, timeoutMs);
     await run.exited.finally(() => clearTimeout(escalate));
   }
-}
-
-function describeExit(exit: PluginExit): string {
-  return exit.signal !== null ? `killed by signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`;
 }
 
 /** A socket left by a killed plugin would look ready; anything else at the path is not ours to delete. */

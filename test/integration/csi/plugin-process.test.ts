@@ -95,6 +95,7 @@ describe('PluginProcess', () => {
     expect(await accepts(endpoint())).toBe(true);
     expect(p.status()).toMatchObject({ pid, running: true, restarts: 0, lastExit: null, nextRestartAt: null });
     expect(await readFileUntil(logFile(), `started ${pid}`)).toContain(`started ${pid}`);
+    await expect(p.start()).rejects.toThrow(/already started/);
   });
 
   it('restarts a SIGKILLed child with a new pid; the socket accepts again', async () => {
