@@ -10,6 +10,7 @@ import { dirname, isAbsolute } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FailedPreconditionError, InvalidArgumentError, KeelsonError, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { stopLeftoverPlugin, writePidFile } from './leftover-plugin.js';
 
 /** Waits double from initialMs up to maxMs; a run that lasted resetAfterMs starts over at initialMs. */
 export interface PluginBackoff { initialMs: number; maxMs: number; resetAfterMs: number }
@@ -136,6 +137,8 @@ export class PluginProcess {
   private async launch(): Promise<void> {
     const { name, binary, args, endpoint, logFile } = this.opts;
     await Promise.all([mkdir(dirname(endpoint), { recursive: true }), mkdir(dirname(logFile), { recursive: true })]);
+    const pidFile = `${logFile.replace(/\.log$/, '')}.pid`;
+    await stopLeftoverPlugin(pidFile, binary, args, this.log);
     await removeStaleSocket(endpoint, name);
     const log = await open(logFile, 'a');
     let run: Run;
@@ -144,6 +147,7 @@ export class PluginProcess {
       const env = { ...process.env, CSI_ENDPOINT: `unix://${endpoint}`, ...this.opts.env };
       const child = spawn(binary, args, { detached: true, stdio: ['ignore', log.fd, log.fd], env });
       run = this.track(child);
+      if (run.pid !== null) await writePidFile(pidFile, run.pid);
     } finally {
       await log.close(); // the child holds its own copies of the fd
     }

@@ -212,16 +212,29 @@ export class PluginRegistry {
           void plugin.process?.waitReady(15_000).then(() => this.probe(plugin), () => undefined);
         },
       });
-      try {
-        await plugin.process.start();
-      } catch (err) {
-        // A plugin that cannot start leaves keelson running: its volumes fail with this reason.
-        plugin.lastError = messageOf(err);
-        this.#log.error({ plugin: name, err: messageOf(err) }, 'CSI plugin did not start');
-        return;
-      }
+      if (!(await this.#startProcess(plugin, this.#settings.restart_backoff_ms))) return;
     }
     await this.probe(plugin);
+  }
+
+  /**
+   * Starts a plugin binary; one that cannot start leaves keelson running (its volumes fail
+   * with the reason) and is tried again with a doubling delay until it starts.
+   */
+  async #startProcess(plugin: CsiPlugin, delayMs: number): Promise<boolean> {
+    try {
+      await plugin.process?.start();
+      return true;
+    } catch (err) {
+      plugin.lastError = messageOf(err);
+      this.#log.error({ plugin: plugin.name, err: messageOf(err), retryInMs: delayMs }, 'CSI plugin did not start');
+      const timer = setTimeout(() => {
+        if (this.#closed) return;
+        void this.#startProcess(plugin, Math.min(delayMs * 2, 30_000)).then((started) => (started ? this.probe(plugin) : undefined));
+      }, delayMs);
+      timer.unref();
+      return false;
+    }
   }
 
   async #reprobeUnhealthy(): Promise<void> {

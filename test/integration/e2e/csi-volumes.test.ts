@@ -133,13 +133,14 @@ ${volumesYaml}
   return path;
 }
 
+/** Runs a pod; answers its name (which `logs NAME/main` and `rm NAME` take). */
 async function runPod(file: string): Promise<string> {
-  const started = JSON.parse(await ok('run', file, '-o', 'json')) as Array<{ id: string }>;
-  return started[0]?.id ?? '';
+  const started = JSON.parse(await ok('run', file, '-o', 'json')) as Array<{ name: string }>;
+  return started[0]?.name ?? '';
 }
 
 async function logsOf(pod: string): Promise<string> {
-  return (await cli('logs', pod)).stdout;
+  return (await cli('logs', `${pod}/main`)).stdout;
 }
 
 beforeAll(async () => {
@@ -210,11 +211,11 @@ describe('inline ephemeral CSI volumes', () => {
     const file = await manifest('inline', `    - name: data
       csi:
         driver: ${DRIVER}
-        volumeAttributes: { greeting: "greetings from volumeAttributes" }`,
+        volumeAttributes: { greeting: "greetings from volumeAttributes\\n" }`,
     'cat /data/hello.txt; echo written-by-pod > /data/out.txt; sleep 3600');
     const pod = await runPod(file);
     await waitFor('the pod to print the plugin file', async () => ((await logsOf(pod)).includes('greetings from volumeAttributes') ? true : undefined));
-    const publish = calls().find((c) => c.method === 'NodePublishVolume' && c.ok !== false);
+    const publish = calls().filter((c) => c.method === 'NodePublishVolume' && c.ok !== false).at(-1);
     const volumeId = publish?.volume_id ?? '';
     expect(volumeId).toMatch(/^csi-[0-9a-f]{64}$/);
     // Ephemeral volumes are published only, never staged (as kubelet does).
