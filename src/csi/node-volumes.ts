@@ -11,6 +11,7 @@
 // Every step is recorded before its call (src/csi/store.ts), so a failure or a daemon restart
 // in the middle can be finished or undone by calling the same idempotent RPCs again.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
@@ -118,6 +119,8 @@ export class NodeVolumes {
 
   /** Unpublishes every CSI volume of a pod (and unstages what no pod uses any more). Idempotent. */
   async unpublishPod(uid: string): Promise<void> {
+    // Most pods (all of kubelet's) have no CSI volumes of keelson's: nothing to read or lock.
+    if (this.#store.publishes({ podUid: uid }).length === 0 && !existsSync(this.podDir(uid))) return;
     await this.#podLocks.run(uid, async () => {
       const problems: string[] = [];
       for (const rec of this.#store.publishes({ podUid: uid })) {
