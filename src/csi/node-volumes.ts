@@ -120,7 +120,8 @@ export class NodeVolumes {
   /** Unpublishes every CSI volume of a pod (and unstages what no pod uses any more). Idempotent. */
   async unpublishPod(uid: string): Promise<void> {
     // Most pods (all of kubelet's) have no CSI volumes of keelson's: nothing to read or lock.
-    if (this.#store.publishes({ podUid: uid }).length === 0 && !existsSync(this.podDir(uid))) return;
+    // A uid that could never have been published (say "", which would name the pods dir itself) has nothing.
+    if (!UID.test(uid) || (this.#store.publishes({ podUid: uid }).length === 0 && !existsSync(this.podDir(uid)))) return;
     await this.#podLocks.run(uid, async () => {
       const problems: string[] = [];
       for (const rec of this.#store.publishes({ podUid: uid })) {
