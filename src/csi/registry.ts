@@ -33,6 +33,8 @@ export interface PluginView {
 }
 
 const PROBE_TIMEOUT_MS = 10_000;
+/** As the config schema allows for [csi.plugins] keys (CSI: at most 63 characters). */
+const PLUGIN_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 const REPROBE_EVERY_MS = 10_000;
 
 export class CsiPlugin {
@@ -99,6 +101,8 @@ export class PluginRegistry {
         dir: this.#settings.registration_dir,
         log: this.#log,
         onPlugin: async (p) => {
+          // The name becomes a path component (staging dirs): the same rule as configured names.
+          if (!PLUGIN_NAME.test(p.name)) throw new FailedPreconditionError(`plugin name "${p.name}" is not a valid CSI driver name`);
           const existing = this.#plugins.get(p.name);
           if (existing?.source === 'config') throw new FailedPreconditionError(`a plugin named ${p.name} is already configured`);
           existing?.client.close();
