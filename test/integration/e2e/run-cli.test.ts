@@ -297,7 +297,8 @@ spec:
 `);
     const r2 = await cli('run', csi);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toContain('CSI volumes are not supported yet');
+    expect(r2.stderr).toContain('no CSI plugin named "example.csi"');
+    expect(JSON.parse((await cli('pods', '-o', 'json')).stdout)).toEqual([]);
 
     // A failing init container with restartPolicy Never fails the pod and undoes it.
     const init = await manifest('init', `
