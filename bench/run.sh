@@ -9,4 +9,6 @@ shift
 scripts/setup.sh
 npx --no-install tsc -p bench/tsconfig.json
 for d in dist reference native profiles; do ln -sfn "../$d" "dist-bench/$d"; done
+# The fixture CSI plugin is plain JS, not compiled: link it where its compiled helpers look.
+ln -sfn ../../../test/fixtures/csi-plugin dist-bench/test/fixtures/csi-plugin
 exec node --expose-gc "dist-bench/bench/$name.js" "$@"
