@@ -3,8 +3,8 @@
 // `persistentVolumeClaim.claimName`, and measured with NodeGetVolumeStats where mounted.
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { mountCapability, type NodeVolumes } from './node-volumes.js';
 import type { PluginRegistry } from './registry.js';
+import { mountCapability, nodeExpand } from './volume-calls.js';
 import type { CsiStore, NamedVolume } from './store.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
@@ -32,7 +32,7 @@ export class NamedVolumes {
   readonly #registry: PluginRegistry;
   readonly #log: Logger;
 
-  constructor(opts: { store: CsiStore; registry: PluginRegistry; nodeVolumes: NodeVolumes; log: Logger }) {
+  constructor(opts: { store: CsiStore; registry: PluginRegistry; log: Logger }) {
     this.#store = opts.store;
     this.#registry = opts.registry;
     this.#log = opts.log.child({ module: 'csi' });
@@ -63,6 +63,7 @@ export class NamedVolumes {
     const capacity = Number(v.capacity_bytes ?? '0');
     const vol: NamedVolume = {
       name, driver, volumeId: v.volume_id, capacityBytes: capacity > 0 ? capacity : sizeBytes, context: v.volume_context ?? {}, createdAt: Date.now(),
+      nodeExpansionPending: false,
     };
     this.#store.putVolume(vol);
     this.#log.info({ name, driver, volumeId: vol.volumeId, capacity: vol.capacityBytes }, 'volume created');
@@ -102,23 +103,20 @@ export class NamedVolumes {
     const canController = plugin.hasController('EXPAND_VOLUME');
     const canNode = plugin.hasNode('EXPAND_VOLUME');
     if (!canController && !canNode) throw new FailedPreconditionError(`CSI plugin "${vol.driver}" cannot expand volumes (no EXPAND_VOLUME capability)`);
-    const range = { required_bytes: String(sizeBytes), limit_bytes: '0' };
     let capacity = sizeBytes;
     let nodeNeeded = canNode;
     if (canController) {
-      const answer = await plugin.client.controller('ControllerExpandVolume', { volume_id: vol.volumeId, capacity_range: range, volume_capability: mountCapability('') });
+      const answer = await plugin.client.controller('ControllerExpandVolume', {
+        volume_id: vol.volumeId, capacity_range: { required_bytes: String(sizeBytes), limit_bytes: '0' }, volume_capability: mountCapability(''),
+      });
       capacity = Number(answer.capacity_bytes ?? sizeBytes) || sizeBytes;
       nodeNeeded = canNode && answer.node_expansion_required === true;
     }
     const mounted = this.#store.publishes({ namedVolume: name }).find((p) => p.state === 'published');
     if (nodeNeeded && mounted) {
-      const answer = await plugin.client.node('NodeExpandVolume', {
-        volume_id: vol.volumeId, volume_path: mounted.targetPath, staging_target_path: mounted.stagingPath, capacity_range: range,
-        volume_capability: mountCapability(''),
-      });
-      capacity = Number(answer.capacity_bytes ?? capacity) || capacity;
+      capacity = await nodeExpand(plugin, vol.volumeId, mounted.targetPath, mounted.stagingPath, sizeBytes) ?? capacity;
     }
-    const grown = { ...vol, capacityBytes: capacity };
+    const grown = { ...vol, capacityBytes: capacity, nodeExpansionPending: nodeNeeded && !mounted };
     this.#store.putVolume(grown);
     return grown;
   }

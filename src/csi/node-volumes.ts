@@ -22,6 +22,7 @@ import { CsiCallError } from './client.js';
 import type { VolumeCapability } from './generated/csi-types.js';
 import type { CsiPlugin, PluginRegistry } from './registry.js';
 import type { CsiStore, Publish, Staging } from './store.js';
+import { mountCapability, nodeExpand } from './volume-calls.js';
 
 export interface PodRef {
   uid: string;
@@ -47,10 +48,6 @@ const EPHEMERAL = 'csi.storage.k8s.io/ephemeral';
 /** kubelet's id of an inline ephemeral volume: csi-<sha256(pod uid + volume name)>. */
 export function ephemeralVolumeId(podUid: string, volumeName: string): string {
   return `csi-${createHash('sha256').update(podUid + volumeName).digest('hex')}`;
-}
-
-export function mountCapability(fsType: string): VolumeCapability {
-  return { mount: { fs_type: fsType, mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 }
 
 /** True when NodeUnpublish/NodeUnstage of something already gone answered NOT_FOUND: done, per spec. */
@@ -217,8 +214,23 @@ export class NodeVolumes {
     }));
     rec.state = 'published';
     this.#store.putPublish(rec);
+    if (namedVolume !== '') await this.#finishExpansion(plugin, namedVolume, rec);
     this.#log.info({ pod: pod.uid, volume: r.name, driver, volumeId, target: rec.targetPath }, 'CSI volume published');
     return rec;
+  }
+
+  /** NodeExpandVolume owed by a `volume expand` while the volume was mounted nowhere. */
+  async #finishExpansion(plugin: CsiPlugin, name: string, rec: Publish): Promise<void> {
+    const vol = this.#store.volume(name);
+    if (!vol?.nodeExpansionPending) return;
+    try {
+      const capacity = await nodeExpand(plugin, vol.volumeId, rec.targetPath, rec.stagingPath, vol.capacityBytes);
+      this.#store.putVolume({ ...vol, capacityBytes: capacity ?? vol.capacityBytes, nodeExpansionPending: false });
+      this.#log.info({ volume: name, capacity: capacity ?? vol.capacityBytes }, 'finished a volume expansion on the node');
+    } catch (err) {
+      // The pod can run on the old size, as under kubelet; the next publish tries again.
+      this.#log.warn({ volume: name, err: messageOf(err) }, 'NodeExpandVolume failed; will retry at the next publish');
+    }
   }
 
   /** ControllerPublish and NodeStage once per volume on this node; null when neither applies. */

@@ -26,7 +26,7 @@ export class CsiService {
     this.#podExists = opts.podExists;
     this.registry = new PluginRegistry({ settings: opts.settings, state: opts.state, log: opts.log });
     this.nodeVolumes = new NodeVolumes({ store, registry: this.registry, root: opts.root, log: opts.log });
-    this.namedVolumes = new NamedVolumes({ store, registry: this.registry, nodeVolumes: this.nodeVolumes, log: opts.log });
+    this.namedVolumes = new NamedVolumes({ store, registry: this.registry, log: opts.log });
   }
 
   /** Starts plugins, then finishes or undoes what a previous daemon left half done. */

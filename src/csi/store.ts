@@ -12,6 +12,8 @@ export interface NamedVolume {
   /** CreateVolume's volume_context, passed to every stage and publish. */
   context: Record<string, string>;
   createdAt: number;
+  /** Grown while mounted nowhere: NodeExpandVolume is owed at the next publish (as kubelet does). */
+  nodeExpansionPending: boolean;
 }
 
 export type StagingState = 'staging' | 'staged' | 'unstaging';
@@ -98,14 +100,18 @@ export class CsiStore {
           created_at INTEGER NOT NULL,
           PRIMARY KEY (pod_uid, volume_name)
         )`,
+        'ALTER TABLE csi_volumes ADD COLUMN node_expansion_pending INTEGER NOT NULL DEFAULT 0',
       ],
     });
   }
 
   volume(name: string): NamedVolume | null {
     const r = this.db.prepare('SELECT * FROM csi_volumes WHERE name = ?').get(name) as
-      | { name: string; driver: string; volume_id: string; capacity_bytes: number; context: string; created_at: number } | undefined;
-    return r ? { name: r.name, driver: r.driver, volumeId: r.volume_id, capacityBytes: r.capacity_bytes, context: JSON.parse(r.context) as Record<string, string>, createdAt: r.created_at } : null;
+      | { name: string; driver: string; volume_id: string; capacity_bytes: number; context: string; created_at: number; node_expansion_pending: number } | undefined;
+    return r ? {
+      name: r.name, driver: r.driver, volumeId: r.volume_id, capacityBytes: r.capacity_bytes, context: JSON.parse(r.context) as Record<string, string>,
+      createdAt: r.created_at, nodeExpansionPending: r.node_expansion_pending === 1,
+    } : null;
   }
 
   volumes(): NamedVolume[] {
@@ -114,9 +120,10 @@ export class CsiStore {
   }
 
   putVolume(v: NamedVolume): void {
-    this.db.prepare(`INSERT INTO csi_volumes (name, driver, volume_id, capacity_bytes, context, created_at) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (name) DO UPDATE SET capacity_bytes = excluded.capacity_bytes, context = excluded.context`)
-      .run(v.name, v.driver, v.volumeId, v.capacityBytes, JSON.stringify(v.context), v.createdAt);
+    this.db.prepare(`INSERT INTO csi_volumes (name, driver, volume_id, capacity_bytes, context, created_at, node_expansion_pending) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET capacity_bytes = excluded.capacity_bytes, context = excluded.context,
+        node_expansion_pending = excluded.node_expansion_pending`)
+      .run(v.name, v.driver, v.volumeId, v.capacityBytes, JSON.stringify(v.context), v.createdAt, v.nodeExpansionPending ? 1 : 0);
   }
 
   deleteVolume(name: string): void {

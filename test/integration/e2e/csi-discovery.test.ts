@@ -293,4 +293,24 @@ describe('volume expand', () => {
     expect(csiMounts()).toEqual([]);
     await ok('volume', 'rm', vol.name);
   });
+
+  it('grows a volume mounted nowhere on the node at its next publish, as kubelet does', async () => {
+    const vol = await createVolume('later', '64Mi');
+    expect(await ok('volume', 'expand', vol.name, '--size', '96Mi')).toContain('is now 96Mi');
+    // Not mounted: the plugin can only grow it on the node, so nothing is called yet.
+    expect(okCalls('NodeExpandVolume', vol.volumeId)).toHaveLength(0);
+    const pod = await runPod(await manifest('late-grower', claim(vol.name), 'echo mounted; sleep 3600'));
+    await waitForLog(pod, 'mounted');
+    const expanded = okCalls('NodeExpandVolume', vol.volumeId);
+    expect(expanded).toHaveLength(1);
+    expect(expanded[0]?.volume_path).toBe(okCalls('NodePublishVolume', vol.volumeId)[0]?.target_path);
+    expect((await volumes()).find((v) => v.name === vol.name)?.usage?.totalBytes).toBe(96 * Mi);
+    await ok('rm', pod);
+    // Owed once: a second pod does not expand again.
+    const again = await runPod(await manifest('late-again', claim(vol.name), 'echo mounted; sleep 3600'));
+    await waitForLog(again, 'mounted');
+    expect(okCalls('NodeExpandVolume', vol.volumeId)).toHaveLength(1);
+    await ok('rm', again);
+    await ok('volume', 'rm', vol.name);
+  });
 });
