@@ -24,15 +24,21 @@ function short(digest: string): string {
   return digest.replace(/^sha256:/, '').slice(0, 12);
 }
 
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/**
+ * Sizes for people: decimal units as registries and `docker images` show them ("12.3MB"), or
+ * with `binary` the Kubernetes quantity units volumes are sized in ("64Mi", "2.0Mi").
+ */
+export function humanSize(bytes: number, binary = false): string {
+  const units = binary ? ['B', 'Ki', 'Mi', 'Gi', 'Ti'] : ['B', 'kB', 'MB', 'GB', 'TB'];
+  const step = binary ? 1024 : 1000;
   let v = bytes;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= step && i < units.length - 1) {
+    v /= step;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : 1)}${units[i]}`;
+  const decimals = binary ? (v < 10 ? 1 : 0) : (v < 10 ? 2 : 1);
+  return `${i === 0 ? v : v.toFixed(decimals)}${units[i]}`;
 }
 
 export async function pullWithProgress(client: CriClient, image: string, stateDir: string, quiet: boolean): Promise<string> {

@@ -5,6 +5,7 @@ import { VolumesClient } from '../cri/csi-volumes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { bytesOf } from '../kube/quantity.js';
 import { explainClientError, socketOption } from './client-options.js';
+import { humanSize } from './images.js';
 import { formatTable, outputOption, printAs } from './output.js';
 
 function withVolumes<T extends { socket: string }>(run: (client: VolumesClient, opts: T) => Promise<void>) {
@@ -17,17 +18,7 @@ function withVolumes<T extends { socket: string }>(run: (client: VolumesClient, 
   };
 }
 
-/** "1.5Gi"-style sizes, for tables. */
-export function humanBytes(n: number): string {
-  const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(v < 10 ? 1 : 0)}${units[u]}`;
-}
+const humanBytes = (n: number): string => humanSize(n, true);
 
 function parameters(list: string[]): Record<string, string> {
   return Object.fromEntries(list.map((p) => {

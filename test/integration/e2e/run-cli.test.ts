@@ -13,6 +13,7 @@ import { makeTestNetwork, writeNetworkConfig, type TestNetwork } from '../../fix
 import { CLI_PATH, runCli, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { freePort } from '../../fixtures/ports.js';
 import { unmountAllUnder } from '../../fixtures/sandbox.js';
+import { waitFor } from '../../fixtures/wait.js';
 
 const repo = fileURLToPath(new URL('../../..', import.meta.url));
 const IMAGE = 'localhost/keelson/demo:latest';
@@ -46,21 +47,6 @@ async function ok(...args: string[]): Promise<string> {
 
 async function pods(): Promise<PodRowJson[]> {
   return JSON.parse(await ok('pods', '-o', 'json')) as PodRowJson[];
-}
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function manifest(name: string, text: string): Promise<string> {
