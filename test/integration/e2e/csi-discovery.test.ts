@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { claim, CsiCliEnv, readCalls } from '../../fixtures/csi-e2e.js';
-import { FIXTURE_PLUGIN, startFixturePlugin, type CallRecord, type FixturePlugin } from '../../fixtures/csi-fixture.js';
+import { claim, CsiCliEnv, FAST_CSI_TOML, fixturePluginToml, readCalls } from '../../fixtures/csi-e2e.js';
+import { startFixturePlugin, type CallRecord, type FixturePlugin } from '../../fixtures/csi-fixture.js';
 import { waitFor } from '../../fixtures/wait.js';
 
 const REG = 'reg.csi.keelson.dev';
@@ -37,19 +37,8 @@ interface VolumeJson {
 
 type AttachCall = CallRecord & { node_id?: string; volume_path?: string };
 
-function configToml(base: string): string {
-  const socket = join(base, 'attach', 'csi.sock');
-  // No csi.registration_dir: the default must follow --root.
-  return `[csi]
-call_timeout_seconds = 5
-call_retries = 1
-restart_backoff_ms = 200
-[csi.plugins."${ATTACH}"]
-endpoint = "${socket}"
-binary = "${process.execPath}"
-args = ["${FIXTURE_PLUGIN}", "--endpoint", "unix://${socket}", "--state-dir", "${join(base, 'attach-state')}", "--name", "${ATTACH}", "--node-id", "${NODE_ID}", "--controller-publish"]
-`;
-}
+// No csi.registration_dir: the default must follow --root.
+const configToml = (base: string): string => FAST_CSI_TOML + fixturePluginToml(ATTACH, join(base, 'attach'), ['--node-id', NODE_ID, '--controller-publish']);
 
 /** Successful calls of method on volumeId (in order), from the attach plugin's log. */
 function okCalls(method: string, volumeId: string): AttachCall[] {
@@ -70,7 +59,7 @@ async function createVolume(prefix: string, size: string): Promise<VolumeJson> {
 
 beforeAll(async () => {
   t = await CsiCliEnv.start('keelson-csidisc', (base) => configToml(base));
-  attachState = join(t.base, 'attach-state');
+  attachState = join(t.base, 'attach', 'state');
 }, 120_000);
 
 afterEach(async () => {

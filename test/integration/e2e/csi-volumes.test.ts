@@ -8,8 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { claim, CsiCliEnv, readCalls } from '../../fixtures/csi-e2e.js';
-import { FIXTURE_PLUGIN } from '../../fixtures/csi-fixture.js';
+import { claim, CsiCliEnv, FAST_CSI_TOML, fixturePluginToml, readCalls } from '../../fixtures/csi-e2e.js';
 import { CLI_PATH, startKeelson } from '../../fixtures/daemon.js';
 import { waitFor } from '../../fixtures/wait.js';
 
@@ -37,16 +36,7 @@ interface VolumeJson {
 }
 
 function configToml(base: string): string {
-  const socket = join(base, 'plugin', 'csi.sock');
-  return `[csi]
-call_timeout_seconds = 5
-call_retries = 1
-restart_backoff_ms = 200
-[csi.plugins."${DRIVER}"]
-endpoint = "${socket}"
-binary = "${process.execPath}"
-args = ["${FIXTURE_PLUGIN}", "--endpoint", "unix://${socket}", "--state-dir", "${join(base, 'plugin-state')}"]
-[csi.plugins."ghost.csi.keelson.dev"]
+  return `${FAST_CSI_TOML}${fixturePluginToml(DRIVER, join(base, 'plugin'))}[csi.plugins."ghost.csi.keelson.dev"]
 endpoint = "${join(base, 'nobody-listens.sock')}"
 `;
 }
@@ -62,7 +52,7 @@ const logsOf = async (pod: string): Promise<string> => (await t.cli('logs', `${p
 
 beforeAll(async () => {
   t = await CsiCliEnv.start('keelson-csi', configToml);
-  pluginState = join(t.base, 'plugin-state');
+  pluginState = join(t.base, 'plugin', 'state');
 }, 120_000);
 
 afterEach(async () => {
