@@ -10,8 +10,6 @@ import type { Logger } from 'pino';
 import { KeelsonError, messageOf } from '../errors.js';
 import { registrationService, type PluginInfo, type RegistrationStatus } from './registration-proto.js';
 
-export const DEFAULT_REGISTRATION_DIR = '/var/lib/kubelet/plugins_registry';
-
 export interface DiscoveredPlugin {
   name: string;
   /** The plugin's CSI socket path, as the registrar reported it. */

@@ -128,7 +128,7 @@ export class PluginRegistry {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    this.#watcher?.stop();
+    await this.#watcher?.stop();
     await Promise.all([...this.#plugins.values()].map(async (p) => {
       p.client.close();
       await p.process?.stop().catch((err: unknown) => this.#log.warn({ plugin: p.name, err: messageOf(err) }, 'stopping CSI plugin failed'));
