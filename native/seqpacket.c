@@ -76,9 +76,26 @@ out:
   return result;
 }
 
+/* shutdownWrite(fd: number): void  -- half-close: the peer reads EOF, we keep reading.
+   Node can neither shut down nor close-for-writing a socket it did not create. */
+static napi_value js_shutdown_write(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint32_t fd = 0;
+  if (argc < 1) {
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shutdownWrite expects 1 argument");
+    return NULL;
+  }
+  if (!get_uint32_arg(env, argv[0], "fd", &fd)) return NULL;
+  if (shutdown((int)fd, SHUT_WR) != 0) throw_errno_error(env, errno, "shutdown", NULL);
+  return NULL;
+}
+
 bool seqpacket_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"connectSeqpacket", NULL, js_connect_seqpacket, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"shutdownWrite", NULL, js_shutdown_write, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

@@ -87,6 +87,7 @@ interface Addon {
   unpinNamespace(path: string): Promise<void>;
   tryLockFile(path: string): number | null;
   connectSeqpacket(dir: string, name: string): number;
+  shutdownWrite(fd: number): void;
 }
 
 /**
@@ -377,4 +378,9 @@ export function tryLockFile(path: string): FileLock | null {
  */
 export function connectSeqpacket(dir: string, name: string): number {
   return callSync(() => addon().connectSeqpacket(dir, name));
+}
+
+/** shutdown(fd, SHUT_WR): the peer reads end-of-file while this side still reads. */
+export function shutdownWrite(fd: number): void {
+  callSync(() => addon().shutdownWrite(fd));
 }

@@ -5,7 +5,7 @@
 // thread. Leaving an attach never stops the container.
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { connectSeqpacket } from '../native.js';
+import { connectSeqpacket, shutdownWrite } from '../native.js';
 import type { StreamBackend } from './backend.js';
 import type { ExecProcess, OutputStream } from './exec-process.js';
 import type { AttachRequest } from './tokens.js';
@@ -25,6 +25,9 @@ export async function startAttach(
   const pendingStdin: Buffer[] = [];
   let open = true;
   let paused = false;
+  /** The client ended stdin: once what it sent is written, half-close so conmon sees EOF. */
+  let stdinEnded = false;
+  let stdinShut = false;
   let finish: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => { finish = resolve; });
   const close = (): void => {
@@ -41,6 +44,10 @@ export async function startAttach(
         writeSync(fd, chunk);
         pendingStdin.shift();
       }
+      if (open && stdinEnded && !stdinShut && pendingStdin.length === 0) {
+        stdinShut = true;
+        shutdownWrite(fd);
+      }
       while (open && !paused) {
         const n = readSync(fd, buffer, 0, buffer.length, null);
         if (n === 0) return close(); // the monitor closed it: the container exited
@@ -56,13 +63,18 @@ export async function startAttach(
   const timer = setInterval(tick, POLL_MS);
   return {
     writeStdin(data) {
-      if (!open || !req.stdin) return;
+      if (!open || !req.stdin || stdinEnded) return;
       for (let off = 0; off < data.length; off += PACKET) pendingStdin.push(data.subarray(off, off + PACKET));
       tick();
     },
-    // A SEQPACKET socket cannot be half-closed from Node; conmon closes the container's
-    // stdin when the client leaves if the container asked for stdin_once.
-    closeStdin: () => undefined,
+    // conmon reads EOF on its attach socket and closes the container's stdin when the
+    // container asked for stdin_once (otherwise it runs with --leave-stdin-open); output
+    // keeps coming either way.
+    closeStdin() {
+      if (!open || !req.stdin) return;
+      stdinEnded = true;
+      tick();
+    },
     resize(width, height) {
       if (!open || !target.tty || width <= 0 || height <= 0) return;
       try {

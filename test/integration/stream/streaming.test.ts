@@ -362,6 +362,20 @@ describe('attach', () => {
     expect(s.status?.state).toBe('CONTAINER_RUNNING');
   });
 
+  it('WebSocket v5: closing stdin reaches a stdin_once container as EOF while its output keeps coming', async () => {
+    const id = await startInPod('reader', ['sh', '-c', 'cat; echo "stdin ended"; sleep 30'], { stdin: true, stdin_once: true });
+    const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true });
+    let out = '';
+    const ws = await openWebSocket(url ?? '', ['v5.channel.k8s.io'], (d: Buffer) => {
+      if (d[0] === 1) out += d.subarray(1).toString();
+    });
+    sendChannel(ws, 0, 'first line\n');
+    await until('the echo of the first line', () => out.includes('first line'));
+    sendChannel(ws, 255, Buffer.from([0])); // v5 CLOSE of stream 0 (stdin)
+    await until('cat to see end-of-file', () => out.includes('stdin ended'));
+    ws.close();
+  });
+
   it('SPDY: a TTY container\'s terminal is resized through conmon', async () => {
     const id = await startInPod('terminal', ['sh'], { stdin: true, tty: true });
     const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true, tty: true });
