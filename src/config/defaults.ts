@@ -66,6 +66,7 @@ export function defaultConfig(): Config {
       tls_cert_file: '',
       tls_key_file: '',
       token_ttl_seconds: 60,
+      idle_timeout_seconds: 4 * 3600,
     },
   };
 }

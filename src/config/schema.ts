@@ -83,6 +83,8 @@ export interface StreamSettings {
   tls_key_file: string;
   /** How long an Exec/Attach/PortForward URL stays usable (once). */
   token_ttl_seconds: number;
+  /** A session with no bytes either way for this long is closed (kubelet's and containerd's 4 h); 0: never. */
+  idle_timeout_seconds: number;
 }
 
 export interface RegistrySettings {
@@ -247,6 +249,7 @@ export const configSchema = {
         tls_cert_file: { type: 'string' },
         tls_key_file: { type: 'string' },
         token_ttl_seconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600 },
+        idle_timeout_seconds: { type: 'number', minimum: 0, maximum: 604800 },
       },
     },
   },

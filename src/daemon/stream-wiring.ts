@@ -13,6 +13,7 @@ export async function startStreamServer(config: Config, containers: ContainerSer
     port: s.port,
     ...(s.tls_cert_file && s.tls_key_file ? { tlsCertFile: s.tls_cert_file, tlsKeyFile: s.tls_key_file } : {}),
     tokenTtlMs: s.token_ttl_seconds * 1000,
+    idleTimeoutMs: s.idle_timeout_seconds * 1000,
     log,
     backend: {
       execCommandLine: (id, cmd, tty, pidFile) => containers.execCommandLine(id, cmd, tty, pidFile),

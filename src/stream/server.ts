@@ -24,6 +24,8 @@ export interface StreamServerOptions {
   tlsCertFile?: string;
   tlsKeyFile?: string;
   tokenTtlMs: number;
+  /** A session with no traffic either way for this long is closed, ending its process; 0: never. */
+  idleTimeoutMs?: number;
   backend: StreamBackend;
   log: Logger;
 }
@@ -89,8 +91,21 @@ export class StreamServer implements StreamUrls {
     if (!match || !request || request.kind !== match[1]) return refuse(socket, 404, 'Not Found');
     const upgrade = (req.headers.upgrade ?? '').toLowerCase();
     if (upgrade === 'websocket') return this.upgradeWebSocket(req, socket, head, request);
-    if (upgrade === 'spdy/3.1') return serveSpdy(req, socket, head, request, this.opts.backend, this.opts.log);
+    if (upgrade === 'spdy/3.1') {
+      serveSpdy(req, socket, head, request, this.opts.backend, this.opts.log);
+      return this.closeWhenIdle(socket, request.kind);
+    }
     refuse(socket, 400, 'Bad Request');
+  }
+
+  /** Ends a session (and so its process) after idleTimeoutMs with no byte read or written. */
+  private closeWhenIdle(socket: Duplex, kind: string): void {
+    const idle = this.opts.idleTimeoutMs ?? 0;
+    if (idle <= 0 || socket.destroyed || !('setTimeout' in socket)) return;
+    (socket as Socket).setTimeout(idle, () => {
+      this.opts.log.info({ kind, idleMs: idle }, 'closing an idle streaming session');
+      socket.destroy();
+    });
   }
 
   private upgradeWebSocket(req: IncomingMessage, socket: Duplex, head: Buffer, request: StreamRequest): void {
@@ -109,6 +124,7 @@ export class StreamServer implements StreamUrls {
     // ws answers with the first protocol its handleProtocols returns; none offered: no header.
     this.wss.options.handleProtocols = () => chosen ?? false;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.closeWhenIdle(socket, request.kind); // after ws's upgrade, which clears socket timeouts
       if (request.kind === 'exec' || request.kind === 'attach') void serveExecWebSocket(ws, request, this.opts.backend, this.opts.log);
       else if (request.kind === 'portforward') servePortForwardWebSocket(ws, request, netns, this.opts.log);
     });
