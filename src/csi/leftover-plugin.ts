@@ -30,9 +30,17 @@ export async function stopLeftoverPlugin(pidFile: string, binary: string, args: 
   const argv = Number.isSafeInteger(pid) && pid > 1 ? await commandLine(pid) : null;
   if (argv && sameCommand(argv, binary, args)) {
     log.warn({ pid }, 'stopping a CSI plugin process left by a previous daemon');
-    process.kill(pid, 'SIGTERM');
+    // Its process group: the plugin was started as a group leader, with whatever it started.
+    const signal = (sig: NodeJS.Signals): void => {
+      try {
+        process.kill(-pid, sig);
+      } catch {
+        process.kill(pid, sig);
+      }
+    };
+    signal('SIGTERM');
     for (let waited = 0; (await commandLine(pid)) !== null; waited += 50) {
-      if (waited === 5000) process.kill(pid, 'SIGKILL');
+      if (waited === 5000) signal('SIGKILL');
       if (waited > 10_000) break;
       await sleep(50);
     }

@@ -188,6 +188,9 @@ export class PluginProcess {
       if (run.exit !== null) return;
       run.exit = { code, signal, at: Date.now() };
       this.lastExit = run.exit;
+      // Whatever the plugin started goes with it (its own process group), as systemd's
+      // control-group kill does: a stray child must not keep serving a stale socket.
+      signalGroup(run, 'SIGKILL');
       resolveExit(run.exit);
       if (run.ready && !this.stopped) {
         this.log.warn({ pid: run.pid, code, signal }, 'CSI plugin exited unexpectedly; restarting after backoff');
@@ -227,13 +230,25 @@ export class PluginProcess {
 
   private async terminate(run: Run, timeoutMs: number): Promise<void> {
     if (run.exit !== null) return;
-    // child.kill signals the pid only while Node has not reaped it, so never a reused pid
-    run.child.kill('SIGTERM');
+    signalGroup(run, 'SIGTERM');
     const escalate = setTimeout(() => {
       this.log.warn({ pid: run.pid, timeoutMs }, 'CSI plugin ignored SIGTERM; sending SIGKILL');
-      run.child.kill('SIGKILL');
+      signalGroup(run, 'SIGKILL');
     }, timeoutMs);
     await run.exited.finally(() => clearTimeout(escalate));
+  }
+}
+
+/**
+ * Signals the plugin's process group (it was spawned detached: its pid is the group id, and a
+ * pid in use as a group id is never handed out again). A group already gone is fine.
+ */
+function signalGroup(run: Run, signal: NodeJS.Signals): void {
+  if (run.pid === null) return;
+  try {
+    process.kill(-run.pid, signal);
+  } catch {
+    if (run.exit === null) run.child.kill(signal); // not a group leader after all: the pid alone
   }
 }
 

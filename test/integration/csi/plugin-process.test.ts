@@ -1,5 +1,6 @@
 // PluginProcess against a real child (a small node socket listener): start, log capture,
 // restart with backoff after a crash, failing starts, stop.
+import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -214,6 +215,32 @@ describe('PluginProcess', () => {
     expect(p.status().lastExit).toMatchObject({ signal: 'SIGKILL' });
   });
 
+  it('stops and, after a crash, cleans up what the plugin started itself (its process group)', async () => {
+    // A wrapper shell that starts the real listener in the background, as plugin launch scripts do.
+    const childPidFile = join(dir, 'child.pid');
+    const wrapper = (): PluginProcess => plugin([], {
+      binary: '/bin/sh', args: ['-c', `${process.execPath} ${LISTENER} & echo $! > ${childPidFile}; wait`], backoff: { initialMs: 100 },
+    });
+    const childPid = async (): Promise<number> => {
+      const pid = await until('the wrapper to start its child', () => Number(readFileSyncSafe(childPidFile)) || undefined);
+      pids.add(pid);
+      return pid;
+    };
+    const p = wrapper();
+    await p.start();
+    const firstChild = await childPid();
+    await rm(childPidFile);
+    // The wrapper dies: its child must not live on serving the socket; a new pair starts.
+    process.kill(pidOf(p), 'SIGKILL');
+    await until('the first child to be gone', () => !alive(firstChild));
+    await until('restart', () => p.status().restarts === 1 && p.status().running);
+    await p.waitReady(10_000);
+    const secondChild = await childPid();
+    expect(secondChild).not.toBe(firstChild);
+    await p.stop();
+    await until('the second child to be gone after stop', () => !alive(secondChild));
+  });
+
   it('stop during a pending backoff cancels the restart', async () => {
     const p = plugin([], { backoff: { initialMs: 500 } });
     await p.start();
@@ -224,6 +251,14 @@ describe('PluginProcess', () => {
     expect(p.status()).toMatchObject({ restarts: 0, running: false, nextRestartAt: null });
   });
 });
+
+function readFileSyncSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 async function readFileUntil(path: string, needle: string): Promise<string> {
   const deadline = Date.now() + 5000;
