@@ -55,6 +55,27 @@ bool get_string_arg(napi_env env, napi_value value, const char *what,
   return true;
 }
 
+bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *fn) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    throw_last_napi_error(env);
+    return false;
+  }
+  if (argc < n) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "%s expects %zu argument%s", fn, n, n == 1 ? "" : "s");
+    napi_throw_type_error(env, "ERR_MISSING_ARGS", msg);
+    return false;
+  }
+  return true;
+}
+
+void *alloc_job(napi_env env, size_t size) {
+  void *job = calloc(1, size);
+  if (!job) napi_throw_error(env, "ENOMEM", "out of memory");
+  return job;
+}
+
 bool get_uint32_arg(napi_env env, napi_value value, const char *what, uint32_t *out) {
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok) {

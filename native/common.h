@@ -33,6 +33,12 @@ bool get_string_arg(napi_env env, napi_value value, const char *what,
                     bool allow_null, char **out);
 bool get_uint32_arg(napi_env env, napi_value value, const char *what, uint32_t *out);
 
+/* Reads the n arguments of a call into argv; fewer throws ERR_MISSING_ARGS naming fn. */
+bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value *argv, const char *fn);
+
+/* calloc(1, size) for an async job; NULL with an ENOMEM error thrown when memory is out. */
+void *alloc_job(napi_env env, size_t size);
+
 /* Error carrying code/errno/syscall/path (and detail when not NULL), like Node's
    own system errors. */
 napi_value make_errno_error(napi_env env, int errnum, const char *syscall,

@@ -26,13 +26,8 @@ static napi_value undefined(napi_env env) {
 /* mknod(path: string, kind: 'char'|'block'|'fifo', mode: number, major: number,
          minor: number): void */
 static napi_value js_mknod(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "mknod expects 5 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 5, argv, "mknod")) return NULL;
   char *path = NULL, *kind = NULL;
   uint32_t mode = 0, major = 0, minor = 0;
   napi_value result = NULL;
@@ -70,13 +65,8 @@ out:
 
 /* lsetxattr(path: string, name: string, value: Buffer, mode: 'create'|'replace'|null): void */
 static napi_value js_lsetxattr(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "lsetxattr expects 4 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "lsetxattr")) return NULL;
   char *path = NULL, *name = NULL, *mode = NULL;
   napi_value result = NULL;
   if (!get_string_arg(env, argv[0], "path", false, &path) ||
@@ -121,13 +111,8 @@ out:
 
 /* lgetxattr(path: string, name: string): Buffer | null (null when absent) */
 static napi_value js_lgetxattr(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "lgetxattr expects 2 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 2, argv, "lgetxattr")) return NULL;
   char *path = NULL, *name = NULL, *buf = NULL;
   napi_value result = NULL;
   if (!get_string_arg(env, argv[0], "path", false, &path) ||
@@ -166,13 +151,8 @@ out:
 
 /* llistxattr(path: string): string[] */
 static napi_value js_llistxattr(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "llistxattr expects 1 argument");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "llistxattr")) return NULL;
   char *path = NULL, *buf = NULL;
   napi_value result = NULL;
   if (!get_string_arg(env, argv[0], "path", false, &path)) goto out;

@@ -14,13 +14,8 @@
 /* tryLockFile(path: string): number | null  (the fd holding the lock, or null
    when another open file description holds it) */
 static napi_value js_try_lock_file(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "tryLockFile expects 1 argument");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "tryLockFile")) return NULL;
   char *path = NULL;
   if (!get_string_arg(env, argv[0], "path", false, &path)) return NULL;
   napi_value result = NULL;

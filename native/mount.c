@@ -112,18 +112,10 @@ static void mount_complete(napi_env env, napi_status status, void *data) {
 /* mount(source: string|null, target: string, fstype: string|null, flags: number,
          data: string|null): Promise<void> */
 static napi_value js_mount(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
   napi_value argv[5];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "mount expects 5 arguments");
-    return NULL;
-  }
-  mount_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (!get_args(env, info, 5, argv, "mount")) return NULL;
+  mount_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
   uint32_t flags = 0;
   napi_value promise = NULL;
   if (get_string_arg(env, argv[0], "source", true, &job->source) &&
@@ -270,18 +262,10 @@ static bool get_fs_params(napi_env env, napi_value array, fsmount_job *job) {
 /* fsmount(target: string, fstype: string, params: Array<[string, string|null]>,
            flags: number): Promise<void> */
 static napi_value js_fsmount(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "fsmount expects 4 arguments");
-    return NULL;
-  }
-  fsmount_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "fsmount")) return NULL;
+  fsmount_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
   uint32_t flags = 0;
   napi_value promise = NULL;
   if (get_string_arg(env, argv[0], "target", false, &job->target) &&
@@ -329,18 +313,10 @@ static void umount_complete(napi_env env, napi_status status, void *data) {
 
 /* umount(target: string, flags: number): Promise<void> */
 static napi_value js_umount(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "umount expects 2 arguments");
-    return NULL;
-  }
-  umount_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (!get_args(env, info, 2, argv, "umount")) return NULL;
+  umount_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
   uint32_t flags = 0;
   napi_value promise = NULL;
   if (get_string_arg(env, argv[0], "target", false, &job->target) &&

@@ -141,18 +141,10 @@ static void pin_complete(napi_env env, napi_status status, void *data) {
 /* pinNamespaces(net: string|null, ipc: string|null, uts: string|null,
                  hostname: string|null): Promise<void> */
 static napi_value js_pin_namespaces(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "pinNamespaces expects 4 arguments");
-    return NULL;
-  }
-  pin_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, argv, "pinNamespaces")) return NULL;
+  pin_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
   napi_value promise = NULL;
   if (!get_string_arg(env, argv[0], "net", true, &job->targets[NS_NET]) ||
       !get_string_arg(env, argv[1], "ipc", true, &job->targets[NS_IPC]) ||
@@ -211,18 +203,10 @@ static void unpin_complete(napi_env env, napi_status status, void *data) {
 
 /* unpinNamespace(path: string): Promise<void> */
 static napi_value js_unpin_namespace(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "unpinNamespace expects 1 argument");
-    return NULL;
-  }
-  unpin_job *job = calloc(1, sizeof *job);
-  if (!job) {
-    napi_throw_error(env, "ENOMEM", "out of memory");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "unpinNamespace")) return NULL;
+  unpin_job *job = alloc_job(env, sizeof *job);
+  if (!job) return NULL;
   napi_value promise = NULL;
   if (get_string_arg(env, argv[0], "path", false, &job->path))
     promise = queue_promise_job(env, "keelson:unpinNamespace", job, unpin_execute,

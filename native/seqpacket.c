@@ -16,13 +16,8 @@
 
 /* connectSeqpacket(dir: string, name: string): number  (a non-blocking, close-on-exec fd) */
 static napi_value js_connect_seqpacket(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "connectSeqpacket expects 2 arguments");
-    return NULL;
-  }
+  if (!get_args(env, info, 2, argv, "connectSeqpacket")) return NULL;
   char *dir = NULL, *name = NULL;
   napi_value result = NULL;
   int dirfd = -1, fd = -1;
@@ -79,14 +74,9 @@ out:
 /* shutdownWrite(fd: number): void  -- half-close: the peer reads EOF, we keep reading.
    Node can neither shut down nor close-for-writing a socket it did not create. */
 static napi_value js_shutdown_write(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint32_t fd = 0;
-  if (argc < 1) {
-    napi_throw_type_error(env, "ERR_MISSING_ARGS", "shutdownWrite expects 1 argument");
-    return NULL;
-  }
+  if (!get_args(env, info, 1, argv, "shutdownWrite")) return NULL;
   if (!get_uint32_arg(env, argv[0], "fd", &fd)) return NULL;
   if (shutdown((int)fd, SHUT_WR) != 0) throw_errno_error(env, errno, "shutdown", NULL);
   return NULL;
