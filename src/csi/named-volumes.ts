@@ -123,18 +123,17 @@ export class NamedVolumes {
 
   /** Every named volume, with its pods and usage from NodeGetVolumeStats where it is mounted. */
   async list(): Promise<VolumeView[]> {
-    const out: VolumeView[] = [];
-    for (const vol of this.#store.volumes()) {
+    // One NodeGetVolumeStats per mounted volume, all at once: a slow plugin costs one timeout, not one per volume.
+    return Promise.all(this.#store.volumes().map(async (vol): Promise<VolumeView> => {
       const pubs = this.#store.publishes({ namedVolume: vol.name });
-      const published = pubs.filter((p) => p.state === 'published');
+      const first = pubs.find((p) => p.state === 'published');
       const view: VolumeView = {
         ...vol,
         pods: [...new Set(pubs.map((p) => `${p.podNamespace}/${p.podName}`))],
         staged: this.#store.staging(vol.driver, vol.volumeId)?.state === 'staged',
         usage: null,
-        usageNote: published.length === 0 ? 'not mounted' : '',
+        usageNote: first ? '' : 'not mounted',
       };
-      const first = published[0];
       if (first) {
         try {
           view.usage = await this.#stats(vol.driver, vol.volumeId, first.targetPath, first.stagingPath);
@@ -143,9 +142,8 @@ export class NamedVolumes {
           view.usageNote = messageOf(err);
         }
       }
-      out.push(view);
-    }
-    return out;
+      return view;
+    }));
   }
 
   async #stats(driver: string, volumeId: string, path: string, stagingPath: string): Promise<VolumeUsage | null> {
