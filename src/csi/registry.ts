@@ -47,6 +47,8 @@ export class CsiPlugin {
   healthy = false;
   lastError: string | null = null;
   probedAt: number | null = null;
+  /** Settles when the first start (binary) and probe are done; calls wait for it. */
+  started: Promise<void> = Promise.resolve();
 
   constructor(name: string, endpoint: string, source: 'config' | 'registration', client: CsiClient) {
     this.name = name;
@@ -94,8 +96,13 @@ export class PluginRegistry {
   }
 
   /** Starts configured plugin binaries, probes every plugin, watches the registration dir. */
+  /**
+   * Starts configured plugin binaries and probes every plugin in the background (a slow or
+   * broken plugin must not hold up the runtime's start; calls to it wait for its start), and
+   * watches the registration dir.
+   */
   async start(): Promise<void> {
-    await Promise.all(Object.entries(this.#settings.plugins).map(([name, s]) => this.#addConfigured(name, s)));
+    for (const [name, s] of Object.entries(this.#settings.plugins)) this.#addConfigured(name, s);
     if (this.#settings.registration_dir !== '') {
       this.#watcher = new RegistrationWatcher({
         dir: this.#settings.registration_dir,
@@ -119,7 +126,8 @@ export class PluginRegistry {
           this.#log.info({ plugin: name }, 'CSI plugin unregistered');
         },
       });
-      await this.#watcher.start();
+      const watcher = this.#watcher;
+      void watcher.start().catch((err: unknown) => this.#log.error({ err: messageOf(err), dir: this.#settings.registration_dir }, 'cannot watch the CSI registration dir'));
     }
     this.#timer = setInterval(() => void this.#reprobeUnhealthy(), REPROBE_EVERY_MS);
     this.#timer.unref();
@@ -149,6 +157,7 @@ export class PluginRegistry {
       const known = [...this.#plugins.keys()];
       throw new NotFoundError(`no CSI plugin named "${name}" (known: ${known.length > 0 ? known.join(', ') : 'none'}); declare it under [csi.plugins] or register it in ${this.#settings.registration_dir || 'a registration dir'}`);
     }
+    await plugin.started;
     if (!plugin.healthy) await this.probe(plugin);
     if (!plugin.healthy) throw new KeelsonError('Unavailable', `CSI plugin "${name}" is not healthy: ${plugin.lastError ?? 'not probed yet'}`);
     return plugin;
@@ -202,9 +211,19 @@ export class PluginRegistry {
     return new CsiClient(name, endpoint, { timeoutMs: this.#settings.call_timeout_seconds * 1000, retries: this.#settings.call_retries });
   }
 
-  async #addConfigured(name: string, s: CsiPluginSettings): Promise<void> {
+  #addConfigured(name: string, s: CsiPluginSettings): void {
     const plugin = new CsiPlugin(name, s.endpoint, 'config', this.#newClient(name, s.endpoint));
     this.#plugins.set(name, plugin);
+    plugin.lastError = 'starting';
+    plugin.started = this.#bringUp(plugin, s).catch((err: unknown) => {
+      plugin.lastError = messageOf(err); // e.g. an endpoint too long for a unix socket
+      this.#log.error({ plugin: name, err: messageOf(err) }, 'CSI plugin cannot be started');
+    });
+  }
+
+  /** Starts the plugin's binary, if it has one, then probes it. */
+  async #bringUp(plugin: CsiPlugin, s: CsiPluginSettings): Promise<void> {
+    const name = plugin.name;
     if (s.binary) {
       plugin.process = new PluginProcess({
         name, binary: s.binary, args: s.args ?? [], endpoint: s.endpoint, env: s.env,

@@ -29,11 +29,15 @@ export class CsiService {
     this.namedVolumes = new NamedVolumes({ store, registry: this.registry, log: opts.log });
   }
 
-  /** Starts plugins, then finishes or undoes what a previous daemon left half done. */
+  /**
+   * Starts plugins, then finishes or undoes what a previous daemon left half done; both in the
+   * background, so the runtime serves at once (calls on a volume wait for its plugin).
+   */
   async start(): Promise<void> {
     await this.registry.start();
-    const pending = await this.reconcile();
-    if (pending > 0) this.#log.warn({ pending }, 'some CSI cleanups wait for their plugin');
+    void this.reconcile().then((pending) => {
+      if (pending > 0) this.#log.warn({ pending }, 'some CSI cleanups wait for their plugin');
+    });
     this.#timer = setInterval(() => void this.reconcile(), RETRY_EVERY_MS);
     this.#timer.unref();
   }

@@ -107,8 +107,8 @@ describe('plugin registration through the default registration dir', () => {
 
 describe('a plugin whose controller publishes volumes to nodes', () => {
   it('ControllerPublish before stage and publish, ControllerUnpublish after unstage, once each', async () => {
-    const attach = (await plugins()).find((p) => p.name === ATTACH);
-    expect(attach?.healthy).toBe(true);
+    const attach = await waitFor('the attach plugin to be started and probed', async () => (await plugins()).find((p) => p.name === ATTACH && p.healthy));
+    expect(attach.healthy).toBe(true);
     expect(attach?.info?.controllerCapabilities).toContain('PUBLISH_UNPUBLISH_VOLUME');
     expect(attach?.info?.nodeId).toBe(NODE_ID);
 

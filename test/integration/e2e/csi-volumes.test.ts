@@ -67,7 +67,11 @@ afterAll(async () => {
 
 describe('CSI plugins', () => {
   it('starts the configured plugin binary and lists it with capabilities and health; an unreachable plugin shows why', async () => {
-    const list = await plugins();
+    // Plugins start in the background (the daemon serves at once): wait for both to be probed.
+    const list = await waitFor('both plugins to be probed', async () => {
+      const l = await plugins();
+      return l.every((p) => p.lastError !== 'starting') && l.length === 2 ? l : undefined;
+    });
     const fixture = list.find((p) => p.name === DRIVER);
     expect(fixture?.healthy).toBe(true);
     expect(fixture?.process?.running).toBe(true);
@@ -230,12 +234,14 @@ describe('daemon restart', () => {
     await runExit;
     await rm(join(pluginState, 'hang'), { recursive: true, force: true });
     t.daemon = await startKeelson({ base: t.base, configToml: configToml(t.base) });
-    await waitFor('the half-done publish to be undone', () => (count('NodeUnstageVolume', volumeId) === 1 ? true : undefined));
+    // The daemon serves before its CSI cleanup ends (it runs in the background): wait for the end state.
+    await waitFor('the half-done publish to be undone', async () => {
+      const v = (await volumes()).find((x) => x.name === name);
+      return v?.pods.length === 0 && !v.staged && readdirSync(join(t.daemon.root, 'csi', 'pods')).length === 0 ? true : undefined;
+    });
     expect(count('NodeUnpublishVolume', volumeId)).toBeGreaterThanOrEqual(1);
+    expect(count('NodeUnstageVolume', volumeId)).toBe(1);
     expect(t.csiMounts()).toEqual([]);
-    expect(readdirSync(join(t.daemon.root, 'csi', 'pods'))).toEqual([]);
-    const v = (await volumes()).find((x) => x.name === name);
-    expect(v?.pods).toEqual([]);
     await t.ok('volume', 'rm', name);
   });
 });
