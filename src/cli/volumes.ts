@@ -72,10 +72,15 @@ export function registerVolumeCommands(program: Command): void {
     .addOption(outputOption())
     .action(withVolumes<{ socket: string; output: string }>(async (client, o) => {
       const volumes = await client.list();
-      printAs(o.output, volumes, () => formatTable(['NAME', 'DRIVER', 'CAPACITY', 'USED', 'AVAILABLE', 'PODS', 'VOLUME ID'], volumes.map((v) => [
+      const health = (v: (typeof volumes)[number]): string => {
+        const c = v.usage?.condition;
+        return !c ? '-' : c.abnormal ? `abnormal: ${c.message}`.slice(0, 60) : 'ok';
+      };
+      printAs(o.output, volumes, () => formatTable(['NAME', 'DRIVER', 'CAPACITY', 'USED', 'AVAILABLE', 'HEALTH', 'PODS', 'VOLUME ID'], volumes.map((v) => [
         v.name, v.driver, humanBytes(v.capacityBytes),
         v.usage ? humanBytes(v.usage.usedBytes) : '-',
         v.usage ? humanBytes(v.usage.availableBytes) : '-',
+        health(v),
         v.pods.join(', ') || '-',
         v.volumeId,
       ])));

@@ -16,6 +16,8 @@ export interface VolumeUsage {
   usedInodes: number | null;
   /** Which path the plugin measured. */
   path: string;
+  /** The plugin's word on the volume's health (VOLUME_CONDITION), null when it gives none. */
+  condition: { abnormal: boolean; message: string } | null;
 }
 
 export interface VolumeView extends NamedVolume {
@@ -156,6 +158,8 @@ export class NamedVolumes {
     return {
       usedBytes: Number(bytes.used ?? 0), totalBytes: Number(bytes.total ?? 0), availableBytes: Number(bytes.available ?? 0),
       usedInodes: inodes ? Number(inodes.used ?? 0) : null, path,
+      condition: plugin.hasNode('VOLUME_CONDITION') && answer.volume_condition
+        ? { abnormal: answer.volume_condition.abnormal === true, message: answer.volume_condition.message ?? '' } : null,
     };
   }
 }

@@ -56,7 +56,7 @@ describe.skipIf(process.getuid?.() !== 0)('fixture CSI plugin', () => {
     const cc = await unary<ControllerGetCapabilitiesResponse>(controller, 'ControllerGetCapabilities', {});
     expect(cc.capabilities?.map((c) => c.rpc?.type)).toEqual(['CREATE_DELETE_VOLUME']);
     const nc = await unary<NodeGetCapabilitiesResponse>(node, 'NodeGetCapabilities', {});
-    expect(nc.capabilities?.map((c) => c.rpc?.type)).toEqual(['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME']);
+    expect(nc.capabilities?.map((c) => c.rpc?.type)).toEqual(['STAGE_UNSTAGE_VOLUME', 'GET_VOLUME_STATS', 'EXPAND_VOLUME', 'VOLUME_CONDITION']);
     expect(await unary(node, 'NodeGetInfo', {})).toMatchObject({ max_volumes_per_node: '0' });
   });
 

@@ -31,7 +31,7 @@ interface VolumeJson {
   capacityBytes: number;
   pods: string[];
   staged: boolean;
-  usage: { usedBytes: number; totalBytes: number; availableBytes: number } | null;
+  usage: { usedBytes: number; totalBytes: number; availableBytes: number; condition: { abnormal: boolean; message: string } | null } | null;
   usageNote: string;
 }
 
@@ -164,6 +164,14 @@ describe('named volumes', () => {
     expect(listed?.usage?.totalBytes).toBe(64 * 1024 * 1024);
     expect(count('NodeGetVolumeStats', volumeId)).toBeGreaterThanOrEqual(1);
     expect(await t.ok('volume', 'ls')).toMatch(new RegExp(`${name}\\s+${DRIVER.replaceAll('.', '\\.')}\\s+64Mi\\s+2\\.0Mi`));
+    // Health from NodeGetVolumeStats' volume_condition (the plugin offers VOLUME_CONDITION).
+    expect(listed?.usage?.condition).toEqual({ abnormal: false, message: 'volume is healthy' });
+    await mkdir(join(pluginState, 'abnormal'), { recursive: true });
+    await writeFile(join(pluginState, 'abnormal', volumeId), 'backing disk reports I/O errors\n');
+    const sick = (await volumes()).find((v) => v.name === name);
+    expect(sick?.usage?.condition).toEqual({ abnormal: true, message: 'backing disk reports I/O errors' });
+    expect(await t.ok('volume', 'ls')).toContain('abnormal: backing disk reports I/O errors');
+    await rm(join(pluginState, 'abnormal'), { recursive: true });
 
     const busy = await t.cli('volume', 'rm', name);
     expect(busy.code).not.toBe(0);
