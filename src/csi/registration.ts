@@ -6,7 +6,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '../logger.js';
 import { KeelsonError, messageOf } from '../errors.js';
 import { registrationService, type PluginInfo, type RegistrationStatus } from './registration-proto.js';
 

@@ -49,6 +49,8 @@ export class CsiPlugin {
   probedAt: number | null = null;
   /** Settles when the first start (binary) and probe are done; calls wait for it. */
   started: Promise<void> = Promise.resolve();
+  /** The probe in flight, if any. */
+  probing: Promise<void> | null = null;
 
   constructor(name: string, endpoint: string, source: 'config' | 'registration', client: CsiClient) {
     this.name = name;
@@ -173,7 +175,15 @@ export class PluginRegistry {
   }
 
   /** Asks the plugin who it is and what it can do; records health. */
-  async probe(plugin: CsiPlugin): Promise<void> {
+  probe(plugin: CsiPlugin): Promise<void> {
+    // Failures of several calls at once, a restart and the timer share one probe.
+    plugin.probing ??= this.#probeOnce(plugin).finally(() => {
+      plugin.probing = null;
+    });
+    return plugin.probing;
+  }
+
+  async #probeOnce(plugin: CsiPlugin): Promise<void> {
     const once = { timeoutMs: PROBE_TIMEOUT_MS, retries: 0 };
     try {
       const c = plugin.client;

@@ -49,6 +49,28 @@ export interface Publish {
   createdAt: number;
 }
 
+interface VolumeRow {
+  name: string; driver: string; volume_id: string; capacity_bytes: number; context: string; created_at: number; node_expansion_pending: number;
+}
+
+function volumeOf(r: VolumeRow): NamedVolume {
+  return {
+    name: r.name, driver: r.driver, volumeId: r.volume_id, capacityBytes: r.capacity_bytes, context: JSON.parse(r.context) as Record<string, string>,
+    createdAt: r.created_at, nodeExpansionPending: r.node_expansion_pending === 1,
+  };
+}
+
+interface StagingRow {
+  driver: string; volume_id: string; path: string; state: StagingState; controller_published: number; publish_context: string;
+}
+
+function stagingOf(r: StagingRow): Staging {
+  return {
+    driver: r.driver, volumeId: r.volume_id, path: r.path, state: r.state, controllerPublished: r.controller_published === 1,
+    publishContext: JSON.parse(r.publish_context) as Record<string, string>,
+  };
+}
+
 interface PublishRow {
   pod_uid: string; volume_name: string; pod_name: string; pod_namespace: string; driver: string; volume_id: string;
   named_volume: string; ephemeral: number; read_only: number; target_path: string; staging_path: string; state: PublishState; created_at: number;
@@ -106,17 +128,12 @@ export class CsiStore {
   }
 
   volume(name: string): NamedVolume | null {
-    const r = this.db.prepare('SELECT * FROM csi_volumes WHERE name = ?').get(name) as
-      | { name: string; driver: string; volume_id: string; capacity_bytes: number; context: string; created_at: number; node_expansion_pending: number } | undefined;
-    return r ? {
-      name: r.name, driver: r.driver, volumeId: r.volume_id, capacityBytes: r.capacity_bytes, context: JSON.parse(r.context) as Record<string, string>,
-      createdAt: r.created_at, nodeExpansionPending: r.node_expansion_pending === 1,
-    } : null;
+    const r = this.db.prepare('SELECT * FROM csi_volumes WHERE name = ?').get(name) as VolumeRow | undefined;
+    return r ? volumeOf(r) : null;
   }
 
   volumes(): NamedVolume[] {
-    const names = this.db.prepare('SELECT name FROM csi_volumes ORDER BY name').all() as Array<{ name: string }>;
-    return names.map((n) => this.volume(n.name)).filter((v): v is NamedVolume => v !== null);
+    return (this.db.prepare('SELECT * FROM csi_volumes ORDER BY name').all() as VolumeRow[]).map(volumeOf);
   }
 
   putVolume(v: NamedVolume): void {
@@ -131,17 +148,12 @@ export class CsiStore {
   }
 
   staging(driver: string, volumeId: string): Staging | null {
-    const r = this.db.prepare('SELECT * FROM csi_stagings WHERE driver = ? AND volume_id = ?').get(driver, volumeId) as
-      | { driver: string; volume_id: string; path: string; state: StagingState; controller_published: number; publish_context: string } | undefined;
-    return r ? {
-      driver: r.driver, volumeId: r.volume_id, path: r.path, state: r.state, controllerPublished: r.controller_published === 1,
-      publishContext: JSON.parse(r.publish_context) as Record<string, string>,
-    } : null;
+    const r = this.db.prepare('SELECT * FROM csi_stagings WHERE driver = ? AND volume_id = ?').get(driver, volumeId) as StagingRow | undefined;
+    return r ? stagingOf(r) : null;
   }
 
   stagings(): Staging[] {
-    const keys = this.db.prepare('SELECT driver, volume_id FROM csi_stagings').all() as Array<{ driver: string; volume_id: string }>;
-    return keys.map((k) => this.staging(k.driver, k.volume_id)).filter((s): s is Staging => s !== null);
+    return (this.db.prepare('SELECT * FROM csi_stagings').all() as StagingRow[]).map(stagingOf);
   }
 
   putStaging(s: Staging): void {
