@@ -35,7 +35,7 @@ fi
 packages=(
   runc crun conmon catatonit containernetworking-plugins iptables iproute2 util-linux
   docker-registry apache2-utils busybox-static
-  zstd
+  zstd umoci skopeo buildah
   python3 make g++
 )
 missing=()

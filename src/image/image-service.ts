@@ -2,6 +2,7 @@
 // resolve by name/digest/id, list, remove, usage, and the garbage collection that keeps
 // disk and database in step. Knows nothing of gRPC.
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeelsonError, messageOf } from '../errors.js';
@@ -11,7 +12,7 @@ import { ContentStore } from './content-store.js';
 import { ImageStore, type ImageRecord } from './image-store.js';
 import { KeyedLock, Semaphore } from './limits.js';
 import {
-  layerCompression, nodePlatform, parseImageConfig, parseManifest, selectPlatform,
+  layerCompression, MAX_INDEX_DEPTH, nodePlatform, parseImageConfig, parseManifest, selectPlatform,
   type Descriptor, type ImageConfig, type ImageManifest, type Platform,
 } from './manifest.js';
 import { ProgressWriter } from './progress.js';
@@ -21,6 +22,7 @@ import { TransportError } from './registry/http.js';
 import { RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
 import type { ImageSource } from './image-source.js';
 import { Snapshotter, treeUsage } from './snapshotter.js';
+import { emptyDir, LowerView, settleImplicitDirs } from './unpack/lower-view.js';
 import { DigestMismatchError, unpackLayer, type LayerLimits } from './unpack/unpack.js';
 
 export interface ImageServiceOptions {
@@ -172,16 +174,28 @@ export class ImageService {
     let manifest: ImageManifest;
     let manifestDigest = top.digest;
     if (parsedTop.kind === 'index') {
-      const child = selectPlatform(parsedTop.index, this.opts.platform ?? nodePlatform(), `index of ${what}`);
-      const fetched = await session.fetchManifest(child.digest);
-      if (fetched.data.length !== child.size) {
-        throw new DigestMismatchError(`manifest ${child.digest} of ${what} is ${fetched.data.length} bytes, the index says ${child.size}`);
+      // Follow indexes (an index may name another index) down to this node's image.
+      let index = parsedTop.index;
+      let where = `index of ${what}`;
+      for (let depth = 1; ; depth++) {
+        const child = selectPlatform(index, this.opts.platform ?? nodePlatform(), where);
+        const fetched = await session.fetchManifest(child.digest);
+        if (fetched.data.length !== child.size) {
+          throw new DigestMismatchError(`manifest ${child.digest} of ${what} is ${fetched.data.length} bytes, the index says ${child.size}`);
+        }
+        const parsedChild = parseManifest(fetched.data, fetched.mediaType, `manifest ${child.digest} of ${what}`);
+        blobs.push({ digest: fetched.digest, data: fetched.data });
+        if (parsedChild.kind === 'image') {
+          manifest = parsedChild.manifest;
+          manifestDigest = fetched.digest;
+          break;
+        }
+        if (depth >= MAX_INDEX_DEPTH) {
+          throw new KeelsonError('FailedPrecondition', `${what}: indexes nest deeper than ${MAX_INDEX_DEPTH} levels (at ${child.digest})`);
+        }
+        index = parsedChild.index;
+        where = `index ${child.digest} of ${what}`;
       }
-      const parsedChild = parseManifest(fetched.data, fetched.mediaType, `manifest ${child.digest} of ${what}`);
-      if (parsedChild.kind !== 'image') throw new KeelsonError('FailedPrecondition', `index of ${what} points to another index (${child.digest})`);
-      manifest = parsedChild.manifest;
-      manifestDigest = fetched.digest;
-      blobs.push({ digest: fetched.digest, data: fetched.data });
     } else {
       manifest = parsedTop.manifest;
     }
@@ -198,8 +212,14 @@ export class ImageService {
     const layerDigests = manifest.layers.map((l) => l.digest);
     this.#pin([...chains, ...layerDigests, ...blobs.map((b) => b.digest)], pins);
 
-    await Promise.all(manifest.layers.map((layer, i) =>
-      this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, chains[i - 1] ?? null, progress, what)));
+    // Layers download and unpack in parallel; each may look at the ones below once they are
+    // on disk (lower-view.ts), so each gets the promise of the one below it.
+    const layersDone: Array<Promise<void>> = [];
+    manifest.layers.forEach((layer, i) => {
+      const below = { chains: chains.slice(0, i), ready: layersDone[i - 1] ?? Promise.resolve() };
+      layersDone.push(this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, progress, what));
+    });
+    await Promise.all(layersDone);
 
     for (const b of blobs) await this.content.putVerified(b.digest, b.data);
     const id = configDesc.digest;
@@ -221,8 +241,9 @@ export class ImageService {
     return fetch;
   }
 
-  async #ensureLayer(session: ImageSource, layer: Descriptor, diffId: string, chainId: string, parent: string | null,
-    progress: ProgressWriter, what: string): Promise<void> {
+  async #ensureLayer(session: ImageSource, layer: Descriptor, diffId: string, chainId: string,
+    below: { chains: string[]; ready: Promise<void> }, progress: ProgressWriter, what: string): Promise<void> {
+    const parent = below.chains[below.chains.length - 1] ?? null;
     const p = progress.layer(layer.digest, layer.size);
     const layerWhat = `layer ${layer.digest} of ${what}`;
     if (this.snapshots.has(chainId) && this.content.has(layer.digest)) {
@@ -247,14 +268,23 @@ export class ImageService {
           retries: this.opts.registry.retries, what: layerWhat,
         });
         try {
-          const r = await unpackLayer({
-            source, compression, dir: fsDir, digest: layer.digest, size: layer.size, diffId, limits: this.opts.limits, what: layerWhat,
-            onBytes: (n) => {
-              p.done = n;
-              progress.touch();
-            },
-          });
+          const request = {
+            compression, dir: fsDir, digest: layer.digest, size: layer.size, diffId, limits: this.opts.limits, what: layerWhat,
+          };
+          let r = await unpackLayer({ ...request, source, onBytes: (n) => { p.done = n; progress.touch(); } });
           if (fromNetwork) await this.content.commit(layer.digest);
+          if (r.implicitDirs.length > 0 && below.chains.length > 0) {
+            // Waiting here, inside an unpack slot, cannot deadlock: slots are granted in
+            // layer order, so the layer waited for holds one or is ahead in the queue.
+            await below.ready;
+            const lower = new LowerView(below.chains.map((c) => this.snapshots.layerFs(c)).reverse());
+            if (settleImplicitDirs(fsDir, r, lower) === 'unpack-again') {
+              this.opts.log.info({ layer: layer.digest }, 'layer writes under a symlink of the layers below: unpacking it again through that symlink');
+              await emptyDir(fsDir);
+              // The blob is in the content store now: read it from there.
+              r = await unpackLayer({ ...request, source: createReadStream(this.content.blobPath(layer.digest)), lower });
+            }
+          }
           return { bytes: r.bytes, inodes: r.entries };
         } catch (err) {
           const broken = err instanceof TransportError || (err instanceof KeelsonError && err.kind === 'Unavailable');

@@ -217,19 +217,35 @@ export function nodePlatform(): Platform {
   }
 }
 
-/** The best child of an index for `platform`: exact variant first, then a variant-less entry. */
+/** Index children that are images or further indexes (attestations and the like are neither). */
+const CHILD_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociManifest, MediaTypes.dockerManifest, MediaTypes.ociIndex, MediaTypes.dockerList]);
+
+/** Indexes followed inside indexes before giving up (containerd follows them too). */
+export const MAX_INDEX_DEPTH = 4;
+
+export function isIndexType(mediaType: string): boolean {
+  return mediaType === MediaTypes.ociIndex || mediaType === MediaTypes.dockerList;
+}
+
+function platformText(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/**
+ * The best child of an index for `platform`: exact variant first, then a variant-less entry.
+ * A child may itself be an index (the caller follows it); a nested index without a
+ * platform is a candidate too, since its own children carry the platforms.
+ */
 export function selectPlatform(index: ImageIndex, platform: Platform, what: string): Descriptor {
-  const candidates = index.manifests.filter(
-    (m) => m.platform && m.platform.os === platform.os && m.platform.architecture === platform.architecture &&
-      (m.mediaType === MediaTypes.ociManifest || m.mediaType === MediaTypes.dockerManifest),
-  );
+  const children = index.manifests.filter((m) => CHILD_TYPES.has(m.mediaType));
+  const candidates = children.filter((m) => m.platform && m.platform.os === platform.os && m.platform.architecture === platform.architecture);
   const norm = (v: string | undefined): string | undefined => (platform.architecture === 'arm64' && v === 'v8' ? undefined : v);
-  const exact = candidates.find((m) => norm(m.platform?.variant) === norm(platform.variant));
-  const chosen = exact ?? candidates.find((m) => m.platform?.variant === undefined) ?? (platform.variant === undefined ? undefined : undefined);
+  const chosen = candidates.find((m) => norm(m.platform?.variant) === norm(platform.variant)) ??
+    candidates.find((m) => m.platform?.variant === undefined) ??
+    children.find((m) => m.platform === undefined && isIndexType(m.mediaType));
   if (!chosen) {
-    const offered = index.manifests.map((m) => (m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ''}` : '?')).join(', ');
-    const want = `${platform.os}/${platform.architecture}${platform.variant ? `/${platform.variant}` : ''}`;
-    throw new KeelsonError('NotFound', `${what} has no image for this node's platform ${want} (it offers: ${offered || 'nothing'})`);
+    const offered = index.manifests.map((m) => `${m.platform ? platformText(m.platform) : 'no platform'}${isIndexType(m.mediaType) ? ' (an index)' : CHILD_TYPES.has(m.mediaType) ? '' : ` (${m.mediaType})`}`);
+    throw new KeelsonError('NotFound', `${what} has no image for this node's platform ${platformText(platform)} (it offers: ${offered.join(', ') || 'nothing'})`);
   }
   return chosen;
 }

@@ -1,7 +1,7 @@
-// Writes tar entries into one layer directory, treating the archive as hostile: no entry
-// lands outside the directory (no `..`, no absolute names, no symlinked parents, hard
-// links only to regular entries inside), whiteouts become overlay whiteouts, and limits
-// on entries and bytes hold. Attributes are applied the way the kernel needs them:
+// Writes tar entries into one layer directory, treating the archive as hostile: every name,
+// parent and hard-link target is resolved inside the directory as if it were `/`
+// (root-scope.ts), so no entry lands outside it; hard links reach only non-directories of
+// this layer; whiteouts become overlay whiteouts; limits on entries and bytes hold. Attributes are applied the way the kernel needs them:
 // chown before chmod (chown clears setuid/setgid), directory mtimes last.
 import { closeSync, constants, fchmodSync, lstatSync, fchownSync, futimesSync, openSync, writeSync, type Stats } from 'node:fs';
 import { chmod, lchown, link, lutimes, mkdir, open, rm, symlink, unlink } from 'node:fs/promises';
@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KeelsonError } from '../../errors.js';
 import { lsetxattr, makeWhiteout, mknod, NativeError } from '../../native.js';
+import { copyDirAttributes, type LowerView } from './lower-view.js';
+import { entryComponents, RootScope } from './root-scope.js';
+import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
 
-export const WHITEOUT_PREFIX = '.wh.';
-export const OPAQUE_MARKER = '.wh..wh..opq';
-const OPAQUE_XATTR = 'trusted.overlay.opaque';
 
 export interface UnpackLimits {
   /** Sum of regular file sizes in one layer. */
@@ -52,50 +52,47 @@ async function lstatOrNull(path: string): Promise<Stats | null> {
 }
 
 export class LayerWriter {
-  /** Relative dirs known to be real directories created or checked by this writer. */
-  readonly #safeDirs = new Set<string>(['']);
+  readonly #scope: RootScope;
   readonly #dirTimes: Array<{ path: string; mtime: Date }> = [];
+  /** Directories made because an entry below them needed a parent (relative, in creation order). */
+  readonly implicitDirs: string[] = [];
+  /** Directories that had an entry of their own (so their attributes came from the archive). */
+  readonly explicitDirs = new Set<string>();
   entries = 0;
   bytes = 0;
 
-  constructor(readonly root: string, readonly limits: UnpackLimits, readonly what: string) {}
+  /** @param lower the layers below: parents this layer lacks are resolved in them (see lower-view.ts) */
+  constructor(readonly root: string, readonly limits: UnpackLimits, readonly what: string, lower: LowerView | null = null) {
+    this.#scope = new RootScope(root, lower);
+  }
 
   #hostile(name: string, why: string): HostileArchiveError {
     return new HostileArchiveError(`${this.what}: refusing tar entry "${name}": ${why}`);
   }
 
-  /** Splits an entry name into safe components, refusing absolute names and `..`. */
-  #components(name: string, field = 'name'): string[] {
-    if (name.includes('\0')) throw this.#hostile(name, `${field} contains a NUL byte`);
-    if (name.startsWith('/')) throw this.#hostile(name, `${field} is an absolute path`);
-    const parts = name.split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw this.#hostile(name, `${field} contains ".."`);
-    return parts;
+  /** The components of `value` (the entry's name, or its hard-link target) below the root. */
+  #components(name: string, value: string, field: string): string[] {
+    return entryComponents(value, field, (why) => this.#hostile(name, why));
   }
 
-  /** Makes sure every parent of parts is a real directory inside the root; returns the parent's path. */
-  async #parentDir(name: string, parts: readonly string[], create: boolean): Promise<string> {
-    let rel = '';
-    for (const part of parts.slice(0, -1)) {
-      rel = rel === '' ? part : `${rel}/${part}`;
-      if (this.#safeDirs.has(rel)) continue;
-      const full = join(this.root, rel);
-      const st = await lstatOrNull(full);
-      if (st === null) {
-        if (!create) throw this.#hostile(name, `parent "${rel}" does not exist`);
-        await mkdir(full, { mode: 0o755 });
-      } else if (st.isSymbolicLink()) {
-        throw this.#hostile(name, `parent "${rel}" is a symlink`);
-      } else if (!st.isDirectory()) {
-        throw this.#hostile(name, `parent "${rel}" is not a directory`);
-      }
-      this.#safeDirs.add(rel);
-    }
-    return rel === '' ? this.root : join(this.root, rel);
+  /** The real directory that holds the last of parts, inside the root, relative to it and in full. */
+  #parentDir(name: string, parts: readonly string[], create: boolean, field = 'parent'): { rel: string; full: string } {
+    const rel = this.#scope.resolveDir(parts.slice(0, -1), {
+      create,
+      onCreate: (dir, below) => {
+        this.implicitDirs.push(dir);
+        if (below) {
+          const full = join(this.root, dir);
+          copyDirAttributes(full, below);
+          this.#dirTimes.push({ path: full, mtime: below.mtime });
+        }
+      },
+    }, (why) => this.#hostile(name, `${field} ${why}`));
+    return { rel, full: rel === '' ? this.root : join(this.root, rel) };
   }
 
   #forget(rel: string): void {
-    for (const d of this.#safeDirs) if (d === rel || d.startsWith(`${rel}/`)) this.#safeDirs.delete(d);
+    this.#scope.forget(rel);
   }
 
   /** Removes whatever is at path (recursively for a directory). */
@@ -122,24 +119,24 @@ export class LayerWriter {
     const name = header.name;
     this.entries++;
     if (this.entries > this.limits.maxEntries) throw this.#hostile(name, `more than ${this.limits.maxEntries} entries in one layer`);
-    const parts = this.#components(name);
+    const parts = this.#components(name, name, 'name');
     const type = header.type ?? 'file';
     if (parts.length === 0) {
-      // The layer root itself ("./"): only its attributes apply.
-      if (type !== 'directory') throw this.#hostile(name, 'names the layer root but is not a directory');
-      await this.#attributes(this.root, header, true);
+      // The layer root itself ("/" from umoci, "./" from GNU tar): only a directory's
+      // attributes apply; anything else naming the root is skipped, as containerd does.
+      if (type === 'directory') await this.#attributes(this.root, header, true);
       return;
     }
     const base = parts[parts.length - 1] as string;
-    const rel = parts.join('/');
 
     if (base.startsWith(WHITEOUT_PREFIX)) {
       await this.#whiteout(name, parts, base);
       return;
     }
 
-    const parent = await this.#parentDir(name, parts, true);
-    const full = join(parent, base);
+    const parent = this.#parentDir(name, parts, true);
+    const rel = parent.rel === '' ? base : `${parent.rel}/${base}`;
+    const full = join(parent.full, base);
     const existing = await lstatOrNull(full);
 
     switch (type) {
@@ -150,7 +147,8 @@ export class LayerWriter {
           await this.#clear(rel, full, existing);
           await mkdir(full, { mode: 0o700 });
         }
-        this.#safeDirs.add(rel);
+        this.#scope.markDir(rel);
+        this.explicitDirs.add(rel);
         await this.#attributes(full, header, true);
         return;
       }
@@ -172,10 +170,13 @@ export class LayerWriter {
         return;
       }
       case 'link': {
-        const targetParts = this.#components(header.linkname ?? '', 'hard link target');
+        const linkname = header.linkname ?? '';
+        const targetParts = this.#components(name, linkname, `hard link target "${linkname}"`);
         if (targetParts.length === 0) throw this.#hostile(name, 'hard link to the layer root');
-        const targetParent = await this.#parentDir(name, targetParts, false);
-        const targetFull = join(targetParent, targetParts[targetParts.length - 1] as string);
+        // The target's parents resolve inside the root like any name; its last component is
+        // not followed, so a link to a symlink links the symlink itself.
+        const targetParent = this.#parentDir(name, targetParts, false, `hard link target "${linkname}": parent`);
+        const targetFull = join(targetParent.full, targetParts[targetParts.length - 1] as string);
         const target = await lstatOrNull(targetFull);
         if (target === null) throw this.#hostile(name, `hard link target "${header.linkname}" is not in this layer`);
         if (target.isDirectory()) throw this.#hostile(name, `hard link target "${header.linkname}" is a directory`);
@@ -201,15 +202,15 @@ export class LayerWriter {
   }
 
   async #whiteout(name: string, parts: readonly string[], base: string): Promise<void> {
-    const parent = await this.#parentDir(name, parts, true);
+    const parent = this.#parentDir(name, parts, true);
     if (base === OPAQUE_MARKER) {
-      lsetxattr(parent, OPAQUE_XATTR, 'y');
+      lsetxattr(parent.full, OPAQUE_XATTR, 'y');
       return;
     }
     const hidden = base.slice(WHITEOUT_PREFIX.length);
     if (hidden === '' || hidden === '.' || hidden === '..') throw this.#hostile(name, `whiteout of "${hidden}"`);
-    const full = join(parent, hidden);
-    const rel = [...parts.slice(0, -1), hidden].join('/');
+    const full = join(parent.full, hidden);
+    const rel = parent.rel === '' ? hidden : `${parent.rel}/${hidden}`;
     await this.#clear(rel, full, await lstatOrNull(full));
     makeWhiteout(full);
   }
@@ -269,8 +270,12 @@ export class LayerWriter {
 
   /** Directory mtimes, last (writing into a directory changes its mtime), deepest first. */
   async finish(): Promise<void> {
+    const done = new Set<string>();
     for (let i = this.#dirTimes.length - 1; i >= 0; i--) {
       const d = this.#dirTimes[i] as { path: string; mtime: Date };
+      // The latest entry for a directory wins; earlier times for it are stale.
+      if (done.has(d.path)) continue;
+      done.add(d.path);
       await lutimes(d.path, d.mtime, d.mtime);
     }
   }

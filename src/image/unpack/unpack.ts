@@ -9,6 +9,8 @@ import tar from 'tar-stream';
 import { KeelsonError } from '../../errors.js';
 import type { LayerCompression } from '../manifest.js';
 import { HostileArchiveError, LayerWriter, type TarHeader, type UnpackLimits } from './tar-entries.js';
+import type { LowerView } from './lower-view.js';
+import { TarEndCompleter } from './tar-end.js';
 import { zstdDecompressor } from './zstd.js';
 
 export interface LayerLimits extends UnpackLimits {
@@ -27,12 +29,18 @@ export interface UnpackRequest {
   /** Names the layer in errors, e.g. "layer sha256:... of 127.0.0.1:5000/app". */
   what: string;
   onBytes?: (blobBytes: number) => void;
+  /** The layers below, when they must be consulted while writing (see lower-view.ts). */
+  lower?: LowerView;
 }
 
 export interface UnpackResult {
   /** Bytes of regular files written. */
   bytes: number;
   entries: number;
+  /** Directories created as parents of entries, relative to the layer dir, in creation order. */
+  implicitDirs: string[];
+  /** Directories that had an entry of their own. */
+  explicitDirs: ReadonlySet<string>;
 }
 
 /** A digest, size or diff id that does not match what the manifest or config promised. */
@@ -84,8 +92,9 @@ export async function unpackLayer(req: UnpackRequest): Promise<UnpackResult> {
     },
   });
   const extract = tar.extract();
-  const writer = new LayerWriter(req.dir, req.limits, req.what);
-  const piping = pipeline(req.source, countBlob, decompressor(req.compression, req.what), countTar, extract);
+  const writer = new LayerWriter(req.dir, req.limits, req.what, req.lower ?? null);
+  // The diff id is hashed before the end completer, over the layer's own bytes.
+  const piping = pipeline(req.source, countBlob, decompressor(req.compression, req.what), countTar, new TarEndCompleter(req.what), extract);
   // Avoid an unhandled rejection while the consumer below is still running.
   piping.catch(() => undefined);
   try {
@@ -108,5 +117,5 @@ export async function unpackLayer(req: UnpackRequest): Promise<UnpackResult> {
     throw new DigestMismatchError(`${req.what}: diff id mismatch: the image config says ${req.diffId}, the uncompressed layer is ${diffId}`);
   }
   await writer.finish();
-  return { bytes: writer.bytes, entries: writer.entries };
+  return { bytes: writer.bytes, entries: writer.entries, implicitDirs: writer.implicitDirs, explicitDirs: writer.explicitDirs };
 }
