@@ -1,9 +1,10 @@
 // What the spec builder needs from the host and the rootfs, read here so the builder stays pure.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
 import type { ResolvedDevice } from './spec/build.js';
+import { capabilitiesFromMask } from './spec/capabilities.js';
 import { checkContainerPath } from './spec/mounts.js';
 import { readRootfsFile } from './spec/rootfs-file.js';
 import { parseGroup, parsePasswd, resolveUser, type ResolvedUser } from './spec/user.js';
@@ -50,4 +51,15 @@ export async function daemonOomScoreAdj(): Promise<number> {
 
 export function apparmorEnabled(): boolean {
   return existsSync('/sys/kernel/security/apparmor');
+}
+
+let ownCapabilities: string[] | null = null;
+
+/** The capabilities this process holds (CapEff): what a privileged container may have. */
+export function daemonCapabilities(): string[] {
+  if (!ownCapabilities) {
+    const line = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    ownCapabilities = capabilitiesFromMask(line?.[1] ?? '0');
+  }
+  return ownCapabilities;
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { KeelsonError } from '../errors.js';
+import { killProcessTree } from './process-tree.js';
 import type { ExecOptions, ExecResult, RuntimeStatus } from './runtime.js';
 
 export class RuncCli {
@@ -74,7 +75,9 @@ export class RuncCli {
 
   /**
    * `runc exec` of one command with the container's process settings. On timeout the
-   * exec'd process is SIGKILLed by its host pid (runc cannot forward SIGKILL).
+   * exec'd process and everything it started are killed by host pid (runc cannot forward
+   * SIGKILL); runc itself is left to reap the process and exit, so no zombie stays behind
+   * under a container init that does not reap (busybox top, as in the CRI validation suite).
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
     const dir = await mkdtemp(join(tmpdir(), 'keelson-exec-'));
@@ -88,14 +91,20 @@ export class RuncCli {
       child.stdout.on('data', (d: Buffer) => stdout.push(d));
       child.stderr.on('data', (d: Buffer) => stderr.push(d));
       let timedOut = false;
+      let runcKill: NodeJS.Timeout | null = null;
       const timer = opts.timeoutMs > 0 ? setTimeout(() => {
         timedOut = true;
-        void killByPidFile(pidFile).finally(() => child.kill('SIGKILL'));
+        void killTreeByPidFile(pidFile).finally(() => {
+          runcKill = setTimeout(() => child.kill('SIGKILL'), RUNC_REAP_GRACE_MS);
+        });
       }, opts.timeoutMs) : null;
       const exitCode = await new Promise<number>((resolve, reject) => {
         child.on('error', reject);
         child.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 9 : -1)));
-      }).finally(() => { if (timer) clearTimeout(timer); });
+      }).finally(() => {
+        if (timer) clearTimeout(timer);
+        if (runcKill) clearTimeout(runcKill);
+      });
       return { exitCode, stdout: stdout.value(), stderr: stderr.value(), timedOut };
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -103,10 +112,13 @@ export class RuncCli {
   }
 }
 
-async function killByPidFile(pidFile: string): Promise<void> {
+/** How long runc gets to reap a killed exec'd process and exit by itself. */
+const RUNC_REAP_GRACE_MS = 2_000;
+
+async function killTreeByPidFile(pidFile: string): Promise<void> {
   try {
     const pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
-    if (pid > 0) process.kill(pid, 'SIGKILL');
+    if (pid > 0) killProcessTree(pid);
   } catch {
     // not started yet or gone already
   }

@@ -12,7 +12,7 @@ import type { Db } from '../store/database.js';
 import { ConmonRuntime } from './conmon.js';
 import type { ImageProvider, SandboxProvider } from './dependencies.js';
 import { ContainerEvents, nowNs, type ContainerEventType } from './events.js';
-import { apparmorEnabled, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
+import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
 import { resolveLogPath } from './logs.js';
 import { RuncCli } from './runc.js';
 import type { OciRuntime } from './runtime.js';
@@ -162,6 +162,7 @@ export class ContainerService extends ContainerQueries {
         seccomp: await seccompFor(sec.seccomp, sec.privileged),
         apparmorProfile,
         oomScoreFloor: await daemonOomScoreAdj(),
+        hostCapabilities: daemonCapabilities(),
         pidsLimit: this.opts.pidsLimit ?? 0,
       });
       for (const warning of built.warnings) this.opts.log.info({ id }, warning);

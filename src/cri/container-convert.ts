@@ -33,14 +33,21 @@ export function toResourceRequest(r: LinuxContainerResources | null | undefined)
   };
 }
 
-function profile(p: SecurityProfile | null | undefined, legacy: string | null | undefined, field: string): SecurityProfileRequest {
+/**
+ * A security profile from its message or the deprecated string. `unset` is what neither
+ * means: the CRI says a container without a seccomp profile runs unconfined (kubelet sends
+ * RuntimeDefault when the pod asks for it), as containerd and CRI-O do.
+ */
+export function profile(p: SecurityProfile | null | undefined, legacy: string | null | undefined, field: string,
+  unset: ProfileType): SecurityProfileRequest {
   if (p?.profile_type) {
     const type: ProfileType = p.profile_type;
     if (type === 'Localhost' && !p.localhost_ref) throw new InvalidArgumentError(`${field}: Localhost needs localhost_ref`);
     return { type, localhostRef: p.localhost_ref ?? undefined };
   }
   // The deprecated string form: "runtime/default", "unconfined", "localhost/<path>".
-  if (!legacy || legacy === 'runtime/default' || legacy === 'docker/default') return { type: 'RuntimeDefault' };
+  if (!legacy) return { type: unset };
+  if (legacy === 'runtime/default' || legacy === 'docker/default') return { type: 'RuntimeDefault' };
   if (legacy === 'unconfined') return { type: 'Unconfined' };
   if (legacy.startsWith('localhost/')) return { type: 'Localhost', localhostRef: legacy.slice('localhost/'.length) };
   throw new InvalidArgumentError(`${field}: unknown profile "${legacy}"`);
@@ -56,6 +63,10 @@ export function toContainerRequest(config: ContainerConfig | null | undefined): 
   if (!image) throw new InvalidArgumentError('config.image.image is required');
   const sc = config.linux?.security_context;
   const pidNs = sc?.namespace_options?.pid;
+  // A group alone says nothing about whose process it is; containerd refuses it too.
+  if (sc?.run_as_group && !sc.run_as_user && !sc.run_as_username) {
+    throw new InvalidArgumentError('linux.security_context.run_as_group is set without run_as_user or run_as_username');
+  }
   if (pidNs === 'TARGET') throw new InvalidArgumentError('namespace_options.pid TARGET is not supported');
   return {
     name, attempt: config.metadata?.attempt ?? 0, image,
@@ -87,8 +98,8 @@ export function toContainerRequest(config: ContainerConfig | null | undefined): 
       // kubelet always sends both lists (empty for an Unmasked procMount).
       maskedPaths: sc?.masked_paths ?? undefined,
       readonlyPaths: sc?.readonly_paths ?? undefined,
-      seccomp: profile(sc?.seccomp, sc?.seccomp_profile_path, 'seccomp'),
-      apparmor: profile(sc?.apparmor, sc?.apparmor_profile, 'apparmor'),
+      seccomp: profile(sc?.seccomp, sc?.seccomp_profile_path, 'seccomp', 'Unconfined'),
+      apparmor: profile(sc?.apparmor, sc?.apparmor_profile, 'apparmor', 'RuntimeDefault'),
     },
     stopSignal: config.stop_signal && config.stop_signal !== 'SIGNAL_RUNTIME_DEFAULT' ? config.stop_signal.replace(/^SIGNAL_/, '') : undefined,
   };

@@ -9,9 +9,10 @@ import { buildCapabilities } from './capabilities.js';
 import {
   DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS, baseMounts, checkContainerPath, criMounts, podMounts,
 } from './mounts.js';
-import type { OciDevice, OciDeviceRule, OciNamespace, OciSeccomp, OciSpec } from './oci-types.js';
+import type { OciDevice, OciDeviceRule, OciNamespace, OciSpec } from './oci-types.js';
 import { mergeArgs, mergeEnv, resolveWorkingDir } from './process.js';
 import { buildResources, clampOomScoreAdj } from './resources.js';
+import { forSpec, type SeccompProfile } from './seccomp.js';
 import type { ResolvedUser } from './user.js';
 import { validateSpec } from './validate.js';
 
@@ -25,7 +26,10 @@ export interface SpecInput {
   rootfs: string;
   user: ResolvedUser;
   devices: ResolvedDevice[];
-  seccomp: OciSeccomp | null;
+  /** The profile asked for (conditional rules not yet settled), null for unconfined. */
+  seccomp: SeccompProfile | null;
+  /** The capabilities the daemon holds (CapEff of its own status). */
+  hostCapabilities: readonly string[];
   /** An AppArmor profile name when the kernel has AppArmor, else null. */
   apparmorProfile: string | null;
   /** The daemon's own oom_score_adj (the lowest value it may give). */
@@ -72,6 +76,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   resources.devices = deviceRules;
   if (input.pidsLimit > 0) resources.pids = { limit: input.pidsLimit };
 
+  const capabilities = buildCapabilities({ ...sec.capabilities, privileged }, input.hostCapabilities);
   const spec: OciSpec = {
     ociVersion: '1.0.2',
     process: {
@@ -80,7 +85,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
       args,
       env,
       cwd,
-      capabilities: buildCapabilities({ ...sec.capabilities, privileged }),
+      capabilities,
       noNewPrivileges: sec.noNewPrivs,
       oomScoreAdj: oom.value,
     },
@@ -98,7 +103,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
       rootfsPropagation: 'rslave',
     },
   };
-  if (input.seccomp) spec.linux.seccomp = input.seccomp;
+  if (input.seccomp) spec.linux.seccomp = forSpec(input.seccomp, capabilities.effective);
   if (input.apparmorProfile) spec.process.apparmorProfile = input.apparmorProfile;
   validateSpec(spec);
   return { spec, warnings };

@@ -1,4 +1,5 @@
 // Capability sets from the CRI's add/drop lists over containerd's default 14 (Docker's set).
+// ALL_CAPABILITIES is in kernel bit order (CAP_CHOWN is bit 0), so a /proc status mask maps onto it.
 
 import { InvalidArgumentError } from '../../errors.js';
 import type { OciCapabilities } from './oci-types.js';
@@ -37,21 +38,32 @@ export interface CapabilityRequest {
   privileged?: boolean | undefined;
 }
 
-/** The process capabilities; the inheritable set is always empty (CVE-2022-24769). */
-export function buildCapabilities(req: CapabilityRequest): OciCapabilities {
+/**
+ * The process capabilities; the inheritable set is always empty (CVE-2022-24769).
+ * `available` is what the daemon itself holds: what "all" means for a privileged container
+ * or `add ALL`, as in containerd and CRI-O (asking runc for one the daemon lacks fails).
+ */
+export function buildCapabilities(req: CapabilityRequest, available: readonly string[] = ALL_CAPABILITIES): OciCapabilities {
   const add = (req.add ?? []).map((c) => normalizeCapability(c, 'capabilities.add_capabilities'));
   const drop = (req.drop ?? []).map((c) => normalizeCapability(c, 'capabilities.drop_capabilities'));
   const ambient = (req.ambient ?? []).map((c) => normalizeCapability(c, 'capabilities.add_ambient_capabilities'))
     .filter((c) => c !== 'ALL');
   let caps: string[];
+  const all = ALL_CAPABILITIES.filter((c) => available.includes(c));
   if (req.privileged) {
-    caps = [...ALL_CAPABILITIES];
+    caps = all;
   } else {
-    caps = add.includes('ALL') ? [...ALL_CAPABILITIES] : [...DEFAULT_CAPABILITIES];
+    caps = add.includes('ALL') ? [...all] : [...DEFAULT_CAPABILITIES];
     if (drop.includes('ALL')) caps = [];
     for (const c of add) if (c !== 'ALL' && !caps.includes(c)) caps.push(c);
     caps = caps.filter((c) => !drop.includes(c));
   }
   const amb = ambient.filter((c) => caps.includes(c));
   return { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: amb };
+}
+
+/** The capability names of a /proc/<pid>/status mask such as CapEff ("000001ffffffffff"). */
+export function capabilitiesFromMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim() || '0'}`);
+  return ALL_CAPABILITIES.filter((_, bit) => ((mask >> BigInt(bit)) & 1n) === 1n);
 }

@@ -1,30 +1,51 @@
 // Seccomp profiles: keelson's RuntimeDefault (profiles/seccomp-default.json), Unconfined
-// (none), Localhost (a JSON file on the node, checked for shape and size).
+// (none), Localhost (a JSON file on the node, checked for shape and size). A profile's rules
+// may carry Docker-style conditions (`includes`/`excludes` with `caps` and `arches`), so a
+// capability the container was given also opens the syscalls that capability guards; they
+// are settled against the container's capabilities (forSpec) before runc sees the profile.
 
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../errors.js';
 import type { SecurityProfileRequest } from '../types.js';
-import type { OciSeccomp } from './oci-types.js';
+import type { OciSeccomp, OciSeccompRule } from './oci-types.js';
+
+/** When a rule applies: every listed condition must hold. */
+export interface RuleCondition {
+  /** Capabilities (CAP_*), any one of which the container holds. */
+  caps?: string[];
+  /** Seccomp architectures (e.g. "amd64"); any one of which is this node's. */
+  arches?: string[];
+}
+
+export interface ProfileRule extends OciSeccompRule {
+  includes?: RuleCondition;
+  excludes?: RuleCondition;
+}
+
+/** A seccomp profile as a file gives it: OCI's, rules possibly conditional. */
+export interface SeccompProfile extends Omit<OciSeccomp, 'syscalls'> {
+  syscalls?: ProfileRule[];
+}
 
 const MAX_PROFILE_BYTES = 1 << 20;
 // From dist/container/spec or src/container/spec, the repo root is three levels up.
 const DEFAULT_PROFILE_PATH = fileURLToPath(new URL('../../../profiles/seccomp-default.json', import.meta.url));
 
-let defaultProfile: OciSeccomp | null = null;
+let defaultProfile: SeccompProfile | null = null;
 
-export function runtimeDefaultSeccomp(): OciSeccomp {
+export function runtimeDefaultSeccomp(): SeccompProfile {
   if (!defaultProfile) {
-    const parsed = JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8')) as OciSeccomp & { comment?: string };
+    const parsed = JSON.parse(readFileSync(DEFAULT_PROFILE_PATH, 'utf8')) as SeccompProfile & { comment?: string };
     delete parsed.comment;
     defaultProfile = checkProfile(parsed, DEFAULT_PROFILE_PATH);
   }
   return structuredClone(defaultProfile);
 }
 
-export function checkProfile(value: unknown, from: string): OciSeccomp {
-  const p = value as Partial<OciSeccomp> | null;
+export function checkProfile(value: unknown, from: string): SeccompProfile {
+  const p = value as Partial<SeccompProfile> | null;
   if (!p || typeof p !== 'object' || typeof p.defaultAction !== 'string' || !/^SCMP_ACT_[A-Z_]+$/.test(p.defaultAction)) {
     throw new InvalidArgumentError(`seccomp profile ${from}: "defaultAction" must be an SCMP_ACT_* action`);
   }
@@ -35,8 +56,16 @@ export function checkProfile(value: unknown, from: string): OciSeccomp {
     if (!Array.isArray(rule.names) || typeof rule.action !== 'string') {
       throw new InvalidArgumentError(`seccomp profile ${from}: syscalls[${i}] needs "names" and "action"`);
     }
+    for (const key of ['includes', 'excludes'] as const) {
+      const c = rule[key];
+      if (c === undefined) continue;
+      const lists = c && typeof c === 'object' ? [c.caps, c.arches] : [1];
+      if (lists.some((l) => l !== undefined && !(Array.isArray(l) && l.every((x) => typeof x === 'string')))) {
+        throw new InvalidArgumentError(`seccomp profile ${from}: syscalls[${i}].${key} must hold lists of strings ("caps", "arches")`);
+      }
+    }
   }
-  const out: OciSeccomp = { defaultAction: p.defaultAction };
+  const out: SeccompProfile = { defaultAction: p.defaultAction };
   if (p.defaultErrnoRet !== undefined) out.defaultErrnoRet = p.defaultErrnoRet;
   if (p.architectures !== undefined) out.architectures = p.architectures;
   if (p.flags !== undefined) out.flags = p.flags;
@@ -44,10 +73,13 @@ export function checkProfile(value: unknown, from: string): OciSeccomp {
   return out;
 }
 
-/** The profile for a request; null means unconfined. Privileged containers run unconfined. */
-export async function seccompFor(req: SecurityProfileRequest, privileged: boolean): Promise<OciSeccomp | null> {
-  if (req.type === 'Unconfined') return null;
-  if (req.type === 'RuntimeDefault') return privileged ? null : runtimeDefaultSeccomp();
+/**
+ * The profile for a request; null means unconfined. Privileged containers run unconfined
+ * whatever profile is asked for, as in containerd and CRI-O.
+ */
+export async function seccompFor(req: SecurityProfileRequest, privileged: boolean): Promise<SeccompProfile | null> {
+  if (privileged || req.type === 'Unconfined') return null;
+  if (req.type === 'RuntimeDefault') return runtimeDefaultSeccomp();
   const ref = (req.localhostRef ?? '').replace(/^localhost\//, '');
   if (!ref.startsWith('/')) throw new InvalidArgumentError(`seccomp localhost_ref "${ref}" is not an absolute path`);
   const info = await stat(ref).catch(() => null);
@@ -60,4 +92,36 @@ export async function seccompFor(req: SecurityProfileRequest, privileged: boolea
     throw new InvalidArgumentError(`seccomp profile ${ref} is not JSON: ${(err as Error).message}`);
   }
   return checkProfile(parsed, ref);
+}
+
+/** This node's architecture in the names seccomp profiles' `arches` use. */
+function seccompArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch;
+}
+
+function holds(c: RuleCondition, caps: ReadonlySet<string>): boolean {
+  if (c.caps && !c.caps.some((cap) => caps.has(cap))) return false;
+  if (c.arches && !c.arches.includes(seccompArch())) return false;
+  return true;
+}
+
+/** The OCI profile for a container with these capabilities: conditional rules settled, conditions dropped. */
+export function forSpec(profile: SeccompProfile, capabilities: readonly string[]): OciSeccomp {
+  const caps = new Set(capabilities);
+  const { syscalls, ...rest } = profile;
+  const out: OciSeccomp = { ...rest };
+  if (syscalls !== undefined) {
+    out.syscalls = syscalls
+      .filter((r) => (r.includes === undefined || holds(r.includes, caps)) && (r.excludes === undefined || !holdsAny(r.excludes, caps)))
+      .filter((r) => r.names.length > 0)
+      .map(({ includes: _i, excludes: _e, ...rule }) => rule);
+  }
+  return out;
+}
+
+/** An exclusion applies when any of its conditions matches (Docker's reading). */
+function holdsAny(c: RuleCondition, caps: ReadonlySet<string>): boolean {
+  if (c.caps?.some((cap) => caps.has(cap))) return true;
+  if (c.arches?.includes(seccompArch())) return true;
+  return false;
 }

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxView } from '../../../src/container/dependencies.js';
 import { resolveLogPath } from '../../../src/container/logs.js';
 import { buildSpec, type SpecInput } from '../../../src/container/spec/build.js';
-import { buildCapabilities, DEFAULT_CAPABILITIES } from '../../../src/container/spec/capabilities.js';
+import { ALL_CAPABILITIES, buildCapabilities, capabilitiesFromMask, DEFAULT_CAPABILITIES } from '../../../src/container/spec/capabilities.js';
 import { mergeArgs, mergeEnv, resolveWorkingDir } from '../../../src/container/spec/process.js';
 import { clampOomScoreAdj } from '../../../src/container/spec/resources.js';
 import { readRootfsFile } from '../../../src/container/spec/rootfs-file.js';
-import { checkProfile, runtimeDefaultSeccomp, seccompFor } from '../../../src/container/spec/seccomp.js';
+import { checkProfile, forSpec, runtimeDefaultSeccomp, seccompFor } from '../../../src/container/spec/seccomp.js';
 import { parseGroup, parsePasswd, resolveUser } from '../../../src/container/spec/user.js';
 import { validateSpec } from '../../../src/container/spec/validate.js';
 import type { ContainerRequest } from '../../../src/container/types.js';
@@ -138,7 +138,7 @@ describe('log path', () => {
 
 describe('seccomp', () => {
   it('RuntimeDefault: errno EPERM by default, blocks the dangerous syscalls, allows the common ones', () => {
-    const p = runtimeDefaultSeccomp();
+    const p = forSpec(runtimeDefaultSeccomp(), DEFAULT_CAPABILITIES);
     expect(p.defaultAction).toBe('SCMP_ACT_ERRNO');
     expect(p.defaultErrnoRet).toBe(1);
     const allowed = new Set((p.syscalls ?? []).filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names));
@@ -165,6 +165,8 @@ describe('seccomp', () => {
       await expect(seccompFor({ type: 'Localhost', localhostRef: 'relative.json' }, false)).rejects.toThrow(/absolute/);
       expect(await seccompFor({ type: 'Unconfined' }, false)).toBeNull();
       expect(await seccompFor({ type: 'RuntimeDefault' }, true)).toBeNull();
+      // Privileged runs unconfined even when a profile is named (critest: a profile blocking sethostname is ignored).
+      expect(await seccompFor({ type: 'Localhost', localhostRef: join(dir, 'p.json') }, true)).toBeNull();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -209,7 +211,7 @@ function input(o: Partial<SpecInput> = {}): SpecInput {
   return {
     id: 'abc', request: request(), image: { Env: ['PATH=/bin'] }, sandbox: sandbox(), rootfs: '/rootfs',
     user: { uid: 1000, gid: 1000, additionalGids: [1000], home: '/home/user' }, devices: [], seccomp: runtimeDefaultSeccomp(),
-    apparmorProfile: null, oomScoreFloor: 0, pidsLimit: 0, ...o,
+    apparmorProfile: null, oomScoreFloor: 0, pidsLimit: 0, hostCapabilities: ALL_CAPABILITIES, ...o,
   };
 }
 
@@ -264,6 +266,38 @@ describe('the whole spec', () => {
     expect(spec.linux.maskedPaths).toEqual([]);
     expect(spec.mounts.find((m) => m.destination === '/sys')?.options).toContain('rw');
     expect(spec.linux.resources.devices).toEqual([{ allow: true, access: 'rwm' }]);
+  });
+  it('privileged and add ALL take the capabilities the daemon holds, not every capability known', () => {
+    const host = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE' && c !== 'CAP_BPF');
+    const privileged = buildSpec(input({ seccomp: null, hostCapabilities: host, request: request({ security: { ...request().security, privileged: true } }) }));
+    expect(privileged.spec.process.capabilities.bounding).toEqual(host);
+    const all = buildSpec(input({ hostCapabilities: host, request: request({ security: { ...request().security, capabilities: { add: ['ALL'] } } }) }));
+    expect(all.spec.process.capabilities.effective).toEqual(host);
+    expect(capabilitiesFromMask('000001ffffffffff')).toEqual([...ALL_CAPABILITIES]);
+    expect(capabilitiesFromMask('00000000a80425fb')).toEqual(['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
+      'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP']);
+  });
+  it('RuntimeDefault opens the syscalls of the capabilities added, and only those', () => {
+    const rules = (add: string[]): Set<string> => {
+      const { spec } = buildSpec(input({ request: request({ security: { ...request().security, capabilities: { add } } }) }));
+      const allowed = new Set<string>();
+      for (const r of spec.linux.seccomp?.syscalls ?? []) {
+        expect(r).not.toHaveProperty('includes');
+        expect(r).not.toHaveProperty('excludes');
+        if (r.action === 'SCMP_ACT_ALLOW' && !r.args) for (const n of r.names) allowed.add(n);
+      }
+      return allowed;
+    };
+    const plain = rules([]);
+    for (const n of ['mount', 'unshare', 'setns', 'ptrace', 'clock_settime', 'settimeofday', 'reboot']) expect(plain.has(n)).toBe(false);
+    const admin = rules(['SYS_ADMIN']);
+    for (const n of ['mount', 'umount2', 'unshare', 'setns', 'clone', 'clone3']) expect(admin.has(n)).toBe(true);
+    expect(admin.has('ptrace')).toBe(false);
+    expect(rules(['SYS_TIME']).has('clock_settime')).toBe(true);
+    expect(rules(['SYS_PTRACE']).has('ptrace')).toBe(true);
+    // Without SYS_ADMIN clone stays masked and clone3 answers ENOSYS.
+    const { spec } = buildSpec(input());
+    expect(spec.linux.seccomp?.syscalls?.find((r) => r.names.includes('clone3'))?.errnoRet).toBe(38);
   });
   it('the ajv schema catches what the builder must never emit', () => {
     const { spec } = buildSpec(input());

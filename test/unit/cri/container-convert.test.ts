@@ -28,6 +28,16 @@ describe('CRI container config -> service request', () => {
     expect(sc({ seccomp_profile_path: 'localhost/etc/p.json' })).toEqual({ type: 'Localhost', localhostRef: 'etc/p.json' });
     expect(() => sc({ seccomp_profile_path: 'weird' })).toThrow(/unknown profile/);
     expect(() => sc({ seccomp: { profile_type: 'Localhost' } })).toThrow(/localhost_ref/);
+    // Neither a profile nor the string: unconfined, as the CRI says (containerd, CRI-O).
+    expect(sc({})).toEqual({ type: 'Unconfined' });
+    expect(sc({ seccomp_profile_path: '' })).toEqual({ type: 'Unconfined' });
+    expect(sc({ seccomp: { profile_type: 'RuntimeDefault' } })).toEqual({ type: 'RuntimeDefault' });
+  });
+  it('refuses run_as_group without run_as_user or run_as_username', () => {
+    const req = (s: object) => toContainerRequest({ metadata: { name: 'c' }, image: { image: 'i' }, linux: { security_context: s } });
+    expect(() => req({ run_as_group: { value: '5' } })).toThrow(/run_as_group is set without run_as_user or run_as_username/);
+    expect(req({ run_as_group: { value: '5' }, run_as_user: { value: '7' } }).security.runAsGroup).toBe(5);
+    expect(req({ run_as_group: { value: '5' }, run_as_username: 'user' }).security.runAsGroup).toBe(5);
   });
   it('refuses integers that are not', () => {
     expect(() => toResourceRequest({ memory_limit_in_bytes: '12abc' })).toThrow(/memory_limit_in_bytes/);
