@@ -107,14 +107,17 @@ describe('security context', () => {
     expect(r.stdout).toMatch(/CapBnd:\s+00000000a80425fb/);
   });
 
-  it('RuntimeDefault seccomp blocks mount(2) that Unconfined allows', async () => {
-    const cmd = ['sh', '-c', 'mkdir -p /m && mount -t tmpfs t /m && echo mounted'];
-    const caps = { add: ['SYS_ADMIN'] };
-    const blocked = await runToExit(h.service, pod.id, req({ command: cmd, security: sec({ capabilities: caps }) }));
+  it('RuntimeDefault seccomp blocks unshare(2) that Unconfined allows, and opens mount(2) to SYS_ADMIN', async () => {
+    // A user namespace needs no capability, so only seccomp can refuse it.
+    const userns = ['sh', '-c', 'unshare -U true && echo unshared'];
+    const blocked = await runToExit(h.service, pod.id, req({ command: userns, security: sec({}) }));
     expect(blocked.status.exitCode).not.toBe(0);
     expect(blocked.stderr).toMatch(/Operation not permitted|permission denied/i);
-    const allowed = await runToExit(h.service, pod.id, req({ command: cmd, security: sec({ capabilities: caps, seccomp: { type: 'Unconfined' } }) }));
-    expect(allowed.stdout).toBe('mounted\n');
+    const allowed = await runToExit(h.service, pod.id, req({ command: userns, security: sec({ seccomp: { type: 'Unconfined' } }) }));
+    expect(allowed.stdout).toBe('unshared\n');
+    const mount = ['sh', '-c', 'mkdir -p /m && mount -t tmpfs t /m && echo mounted'];
+    const admin = await runToExit(h.service, pod.id, req({ command: mount, security: sec({ capabilities: { add: ['SYS_ADMIN'] } }) }));
+    expect(admin.stdout).toBe('mounted\n');
   });
 
   it('a memory limit ends in OOMKilled', async () => {

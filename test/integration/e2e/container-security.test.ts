@@ -42,15 +42,20 @@ describe('container security and resources through the CRI socket', () => {
     expect(r.err).toContain('Operation not permitted');
   });
 
-  it('blocks mount under RuntimeDefault seccomp where Unconfined allows it', async () => {
-    const withSysAdmin = (profile: 'RuntimeDefault' | 'Unconfined') => ({
-      linux: { security_context: { capabilities: { add_capabilities: ['SYS_ADMIN'] }, seccomp: { profile_type: profile } } },
+  it('RuntimeDefault blocks unshare where Unconfined allows it, and opens mount to SYS_ADMIN', async () => {
+    const security = (profile: 'RuntimeDefault' | 'Unconfined', add: string[] = []) => ({
+      linux: { security_context: { capabilities: { add_capabilities: add }, seccomp: { profile_type: profile } } },
     });
-    const confined = await env.startContainer(pod, env.container('seccomp-default', sleeper, withSysAdmin('RuntimeDefault')));
-    const free = await env.startContainer(pod, env.container('seccomp-unconfined', sleeper, withSysAdmin('Unconfined')));
+    const confined = await env.startContainer(pod, env.container('seccomp-default', sleeper, security('RuntimeDefault')));
+    const free = await env.startContainer(pod, env.container('seccomp-unconfined', sleeper, security('Unconfined')));
+    const admin = await env.startContainer(pod, env.container('seccomp-admin', sleeper, security('RuntimeDefault', ['SYS_ADMIN'])));
+    // A user namespace needs no capability, so only seccomp can refuse it.
+    const userns = ['unshare', '-U', 'true'];
+    expect((await env.exec(confined, userns)).code).not.toBe(0);
+    expect((await env.exec(free, userns)).code).toBe(0);
     const mount = ['sh', '-c', 'mkdir -p /mnt/t && mount -t tmpfs none /mnt/t'];
     expect((await env.exec(confined, mount)).code).not.toBe(0);
-    expect((await env.exec(free, mount)).code).toBe(0);
+    expect((await env.exec(admin, mount)).code).toBe(0);
   });
 
   it('ends a container over its memory limit as OOMKilled', async () => {
