@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findExecutable } from '../src/container/find-executable.js';
+import { findExecutable } from '../src/runtime/find-executable.js';
 import { PodEnv } from '../test/fixtures/pod-env.js';
 import { RootfsProvider } from '../test/fixtures/rootfs-provider.js';
 

@@ -1,4 +1,4 @@
-import type { Condition } from '../container/runtime-condition.js';
+import type { Condition } from '../runtime/runtime-condition.js';
 import type { CniNetwork } from './network.js';
 
 /**

@@ -48,6 +48,4 @@ export interface SandboxView {
 
 export interface SandboxProvider {
   get(sandboxId: string): SandboxView | null;
-  addContainer(sandboxId: string, containerId: string): void;
-  removeContainer(sandboxId: string, containerId: string): void;
 }

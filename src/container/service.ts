@@ -5,17 +5,17 @@ import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { KeyedLock } from '../keyed-lock.js';
 import type { Logger } from '../logger.js';
 import type { CgroupLayout } from '../cgroup/detect.js';
 import { FailedPreconditionError, InvalidArgumentError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
 import type { Db } from '../store/database.js';
-import { ConmonRuntime } from './conmon.js';
 import type { ImageProvider, SandboxProvider } from './dependencies.js';
 import { ContainerEvents, nowNs, type ContainerEventType } from './events.js';
 import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
 import { resolveLogPath } from './logs.js';
-import { RuncCli } from './runc.js';
-import type { OciRuntime } from './runtime.js';
+import type { RuntimeRegistry } from '../runtime/registry.js';
+import type { OciRuntime } from '../runtime/runtime.js';
 import { buildSpec } from './spec/build.js';
 import { buildResources } from './spec/resources.js';
 import { seccompFor } from './spec/seccomp.js';
@@ -28,9 +28,7 @@ export interface ContainerServiceOptions {
   db: Db;
   root: string;
   state: string;
-  conmonPath: string;
-  /** runtime handler name -> OCI runtime binary (absolute path). */
-  handlers: Record<string, string>;
+  runtimes: RuntimeRegistry;
   images: ImageProvider;
   sandboxes: SandboxProvider;
   log: Logger;
@@ -44,9 +42,8 @@ const KILL_WAIT_MS = 10_000;
 
 export class ContainerService extends ContainerQueries {
   readonly events = new ContainerEvents();
-  private readonly runtimes = new Map<string, OciRuntime>();
   private readonly reserved = new Set<string>();
-  private readonly busy = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedLock();
   private readonly exitsDuringOps = new Set<string>();
   private watcher: FSWatcher | null = null;
   private readonly exitDir: string;
@@ -54,24 +51,20 @@ export class ContainerService extends ContainerQueries {
   constructor(private readonly opts: ContainerServiceOptions) {
     const store = new ContainerStore(opts.db);
     super(store, opts.images, opts.cgroupLayout);
-    this.exitDir = join(opts.state, 'exits');
-    for (const [name, binary] of Object.entries(opts.handlers)) {
-      const runc = new RuncCli(binary, join(opts.state, 'runtimes', name));
-      this.runtimes.set(name, new ConmonRuntime(opts.conmonPath, runc, this.exitDir));
-    }
+    this.exitDir = opts.runtimes.exitDir('containers');
   }
 
   /** Creates the dirs, watches exits and reconciles records with what happened while down. */
   async init(): Promise<void> {
     await mkdir(join(this.opts.root, 'containers'), { recursive: true, mode: 0o700 });
     await mkdir(this.exitDir, { recursive: true, mode: 0o700 });
-    for (const name of this.runtimes.keys()) await mkdir(join(this.opts.state, 'runtimes', name), { recursive: true, mode: 0o700 });
+    for (const name of this.opts.runtimes.names()) await mkdir(this.opts.runtimes.runtimeRoot(name), { recursive: true, mode: 0o700 });
     this.watcher = watch(this.exitDir, (_event, file) => {
       const id = file?.toString();
       if (!id) return;
       // An exit during start/stop/remove is left to that operation, which refreshes when it
       // ends: reading it here could publish 'stopped' before the start's 'started'.
-      if (this.busy.has(id)) this.exitsDuringOps.add(id);
+      if (this.locks.held(id)) this.exitsDuringOps.add(id);
       else this.refreshFromWatcher(id);
     });
     await this.sweepOrphans();
@@ -87,7 +80,7 @@ export class ContainerService extends ContainerQueries {
     for (const id of dirs) {
       if (this.store.get(id) || !/^[0-9a-f]{64}$/.test(id)) continue;
       this.opts.log.warn({ id }, 'removing a container left half-created by an earlier daemon');
-      for (const runtime of this.runtimes.values()) {
+      for (const runtime of this.opts.runtimes.all()) {
         await runtime.delete(id).catch(() => undefined);
         await runtime.clearExit(id);
       }
@@ -111,9 +104,7 @@ export class ContainerService extends ContainerQueries {
   private stateDir(id: string): string { return join(this.opts.state, 'containers', id); }
 
   private runtimeFor(handler: string): OciRuntime {
-    const runtime = this.runtimes.get(handler);
-    if (!runtime) throw new InvalidArgumentError(`runtime handler "${handler}" is not configured`);
-    return runtime;
+    return this.opts.runtimes.runtime(handler);
   }
 
   private publish(record: ContainerRecord, type: ContainerEventType): void {
@@ -184,8 +175,8 @@ export class ContainerService extends ContainerQueries {
         request, uid: user.uid, gid: user.gid, additionalGids: user.additionalGids,
         cgroupsPath: built.spec.linux.cgroupsPath,
       };
+      // The record, naming its pod, is the last step: nothing after it can fail and leave half a container.
       this.store.insert(record);
-      this.opts.sandboxes.addContainer(sandboxId, id);
       this.publish(record, 'created');
       return id;
     } catch (err) {
@@ -198,21 +189,17 @@ export class ContainerService extends ContainerQueries {
     }
   }
 
+  /** The ids of a pod's containers, oldest first. */
+  idsInSandbox(sandboxId: string): string[] {
+    return this.store.idsInSandbox(sandboxId);
+  }
+
   /** One lifecycle change at a time per container (kubelet retries, concurrent stop and remove). */
   private async exclusive<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.busy.get(id) ?? Promise.resolve();
-    let release!: () => void;
-    const turn = previous.then(() => new Promise<void>((resolve) => { release = resolve; }));
-    this.busy.set(id, turn);
-    await previous;
     try {
-      return await fn();
+      return await this.locks.run(id, fn);
     } finally {
-      release();
-      if (this.busy.get(id) === turn) {
-        this.busy.delete(id);
-        if (this.exitsDuringOps.delete(id)) this.refreshFromWatcher(id);
-      }
+      if (!this.locks.held(id) && this.exitsDuringOps.delete(id)) this.refreshFromWatcher(id);
     }
   }
 
@@ -292,15 +279,14 @@ export class ContainerService extends ContainerQueries {
     await rm(this.stateDir(id), { recursive: true, force: true });
     await runtime.clearExit(id);
     this.store.delete(id);
-    this.opts.sandboxes.removeContainer(record.sandboxId, id);
     this.publish(record, 'deleted');
   }
 
   /** Reads the monitor's exit record and moves the container to exited when there is one. */
   protected override async refresh(record: ContainerRecord): Promise<ContainerRecord> {
     if (record.state === 'exited') return record;
-    const runtime = this.runtimes.get(record.runtimeHandler);
-    if (!runtime) return record; // its handler left the config: report what is known
+    if (!this.opts.runtimes.has(record.runtimeHandler)) return record; // its handler left the config: report what is known
+    const runtime = this.opts.runtimes.runtime(record.runtimeHandler);
     let exit = await runtime.readExit(record.id, this.stateDir(record.id));
     let monitorGone = false;
     if (!exit && !(await runtime.monitorAlive(this.stateDir(record.id)))) {

@@ -61,4 +61,9 @@ export class ContainerStore {
   list(): ContainerRecord[] {
     return [...this.cache.values()];
   }
+
+  /** The ids of a pod's containers, oldest first: the record's sandbox id is the pod link. */
+  idsInSandbox(sandboxId: string): string[] {
+    return [...this.cache.values()].filter((r) => r.sandboxId === sandboxId).sort((a, b) => a.createdAt - b.createdAt).map((r) => r.id);
+  }
 }

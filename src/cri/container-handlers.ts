@@ -2,7 +2,7 @@
 
 import type { ContainerService } from '../container/service.js';
 import type { RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
-import { containerCreate } from './container-create.js';
+import { containerCreate, type CreateInPod } from './container-create.js';
 import { containerEvents } from './container-events.js';
 import { containerExecSync } from './container-exec-sync.js';
 import { containerList } from './container-list.js';
@@ -14,10 +14,15 @@ import { containerStatus } from './container-status.js';
 import { containerStop } from './container-stop.js';
 import { containerUpdate } from './container-update.js';
 
-export function containerHandlers(service: ContainerService): { runtime: RuntimeHandlers; runtimeStreams: RuntimeStreamHandlers } {
+/**
+ * `create` makes a container in a pod: the daemon's goes through the pod orchestrator, under
+ * the pod's lock (src/pod/); tests of the container service alone may call it directly.
+ */
+export function containerHandlers(service: ContainerService, create: CreateInPod = (pod, req) => service.create(pod, req)):
+  { runtime: RuntimeHandlers; runtimeStreams: RuntimeStreamHandlers } {
   return {
     runtime: {
-      CreateContainer: containerCreate(service),
+      CreateContainer: containerCreate(create),
       StartContainer: containerStart(service),
       StopContainer: containerStop(service),
       RemoveContainer: containerRemove(service),

@@ -1,10 +1,9 @@
 import type { NodeInfo } from '../daemon/node-info.js';
 import type { ImageService } from '../image/image-service.js';
 import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
-import type { ContainerService } from '../container/service.js';
 import { containerHandlers } from './container-handlers.js';
 import { runtimeConfig } from './runtime-config.js';
-import type { SandboxService } from '../sandbox/service.js';
+import type { PodService } from '../pod/service.js';
 import { runPodSandbox } from './sandbox-run.js';
 import { stopPodSandbox } from './sandbox-stop.js';
 import { removePodSandbox } from './sandbox-remove.js';
@@ -25,9 +24,9 @@ import { sandboxPortForward } from './sandbox-port-forward.js';
 
 export interface CriDependencies {
   node: NodeInfo;
-  sandboxes?: SandboxService;
+  /** Pods: their sandboxes and containers. */
+  pods?: PodService;
   images?: ImageService;
-  containers?: ContainerService;
   stream?: StreamUrls;
 }
 
@@ -37,17 +36,20 @@ export function criHandlers(deps: CriDependencies): {
   image: ImageHandlers;
   runtimeStreams: RuntimeStreamHandlers;
 } {
-  const containers = deps.containers ? containerHandlers(deps.containers) : { runtime: {}, runtimeStreams: {} };
+  const sandboxes = deps.pods?.sandboxes;
+  const containerService = deps.pods?.containers;
+  const pods = deps.pods;
+  const containers = pods ? containerHandlers(pods.containers, (sandbox, req) => pods.createContainer(sandbox, req)) : { runtime: {}, runtimeStreams: {} };
   return {
     runtime: {
       Version: version,
       Status: status(deps.node),
       RuntimeConfig: runtimeConfig(deps.node),
-      ...(deps.sandboxes ? sandboxHandlers(deps.sandboxes) : {}),
+      ...(deps.pods ? sandboxHandlers(deps.pods) : {}),
       ...containers.runtime,
-      ...(deps.stream && deps.containers ? { Exec: containerExec(deps.containers, deps.stream) } : {}),
-      ...(deps.stream && deps.containers ? { Attach: containerAttach(deps.containers, deps.stream) } : {}),
-      ...(deps.stream && deps.sandboxes ? { PortForward: sandboxPortForward(deps.sandboxes, deps.stream) } : {}),
+      ...(deps.stream && containerService ? { Exec: containerExec(containerService, deps.stream) } : {}),
+      ...(deps.stream && containerService ? { Attach: containerAttach(containerService, deps.stream) } : {}),
+      ...(deps.stream && sandboxes ? { PortForward: sandboxPortForward(sandboxes, deps.stream) } : {}),
     },
     runtimeStreams: containers.runtimeStreams,
     image: {
@@ -62,11 +64,12 @@ export function criHandlers(deps: CriDependencies): {
   };
 }
 
-function sandboxHandlers(sandboxes: SandboxService): RuntimeHandlers {
+function sandboxHandlers(pods: PodService): RuntimeHandlers {
+  const sandboxes = pods.sandboxes;
   return {
-    RunPodSandbox: runPodSandbox(sandboxes),
-    StopPodSandbox: stopPodSandbox(sandboxes),
-    RemovePodSandbox: removePodSandbox(sandboxes),
+    RunPodSandbox: runPodSandbox(pods),
+    StopPodSandbox: stopPodSandbox(pods),
+    RemovePodSandbox: removePodSandbox(pods),
     PodSandboxStatus: podSandboxStatus(sandboxes),
     ListPodSandbox: listPodSandbox(sandboxes),
     PodSandboxStats: podSandboxStats(sandboxes),

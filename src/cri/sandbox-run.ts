@@ -1,15 +1,15 @@
 import type { PodResources } from '../cgroup/pod-cgroup.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { SandboxService } from '../sandbox/service.js';
+import type { PodService } from '../pod/service.js';
 import type { SandboxSpec } from '../sandbox/spec.js';
 import type { NamespaceMode, PodSecurityContext } from '../sandbox/types.js';
 import type {
   LinuxContainerResources, LinuxSandboxSecurityContext, RunPodSandboxRequest, RunPodSandboxResponse,
 } from './generated/cri-types.js';
 
-export function runPodSandbox(sandboxes: SandboxService) {
+export function runPodSandbox(pods: PodService) {
   return async (request: RunPodSandboxRequest): Promise<RunPodSandboxResponse> => {
-    const record = await sandboxes.run(sandboxSpecOf(request));
+    const record = await pods.runPod(sandboxSpecOf(request));
     return { pod_sandbox_id: record.id };
   };
 }

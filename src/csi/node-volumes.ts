@@ -16,7 +16,7 @@ import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { KeyedMutex } from '../sandbox/keyed-mutex.js';
+import { KeyedLock } from '../keyed-lock.js';
 import { mountPoints } from '../sandbox/mounts.js';
 import { CsiCallError } from './client.js';
 import type { VolumeCapability } from './generated/csi-types.js';
@@ -56,8 +56,8 @@ function isNotFound(err: unknown): boolean {
 }
 
 export class NodeVolumes {
-  readonly #podLocks = new KeyedMutex();
-  readonly #volumeLocks = new KeyedMutex();
+  readonly #podLocks = new KeyedLock();
+  readonly #volumeLocks = new KeyedLock();
   readonly #store: CsiStore;
   readonly #registry: PluginRegistry;
   readonly #root: string;

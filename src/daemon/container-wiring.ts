@@ -1,25 +1,15 @@
 // Builds the container service over the real image and sandbox services: two small adapters
-// turn them into the providers src/container/dependencies.ts asks for, and the sandbox
-// service gets hooks so Stop/RemovePodSandbox reach the pod's containers.
+// turn them into the providers src/container/dependencies.ts asks for.
 import type { CgroupLayout } from '../cgroup/detect.js';
 import type { Config } from '../config/schema.js';
 import type { ImageProvider, PidMode, SandboxProvider, SandboxView } from '../container/dependencies.js';
-import { findExecutable } from '../container/find-executable.js';
 import { ContainerService } from '../container/service.js';
 import type { ImageService } from '../image/image-service.js';
 import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
+import type { RuntimeRegistry } from '../runtime/registry.js';
 import type { Db } from '../store/database.js';
-import { NotFoundError } from '../errors.js';
-
-async function ignoreNotFound(p: Promise<void>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
-}
 
 function imageProvider(images: ImageService): ImageProvider {
   return {
@@ -67,8 +57,6 @@ function sandboxProvider(sandboxes: SandboxService): SandboxProvider {
       const record = sandboxes.get(sandboxId);
       return record ? sandboxView(record) : null;
     },
-    addContainer: (sandboxId, containerId) => sandboxes.registerContainer(sandboxId, containerId),
-    removeContainer: (sandboxId, containerId) => sandboxes.unregisterContainer(sandboxId, containerId),
   };
 }
 
@@ -77,22 +65,16 @@ export async function startContainerService(opts: {
   db: Db;
   log: Logger;
   cgroupLayout: CgroupLayout;
+  runtimes: RuntimeRegistry;
   images: ImageService;
   sandboxes: SandboxService;
 }): Promise<ContainerService> {
   const { config, log } = opts;
-  const handlers: Record<string, string> = {};
-  for (const [name, handler] of Object.entries(config.runtime.handlers)) {
-    const binary = findExecutable(handler.path);
-    if (binary) handlers[name] = binary;
-    else log.warn({ handler: name, path: handler.path }, 'runtime handler binary not found; the handler is unusable');
-  }
   const service = new ContainerService({
     db: opts.db,
     root: config.root,
     state: config.state,
-    conmonPath: findExecutable(config.conmon.path) ?? config.conmon.path,
-    handlers,
+    runtimes: opts.runtimes,
     images: imageProvider(opts.images),
     sandboxes: sandboxProvider(opts.sandboxes),
     log,
@@ -101,13 +83,5 @@ export async function startContainerService(opts: {
     logSizeMax: config.containers.log_size_max,
   });
   await service.init();
-  // StopPodSandbox comes after kubelet stopped the containers gracefully: kill what is left
-  // at once, as containerd does.
-  // A container removed meanwhile (the supervisor replacing it, a concurrent RemoveContainer)
-  // is already stopped and removed: that is success, not an error.
-  opts.sandboxes.setContainerHooks({
-    stopContainer: (id) => ignoreNotFound(service.stop(id, 0)),
-    removeContainer: (id) => ignoreNotFound(service.remove(id)),
-  });
   return service;
 }

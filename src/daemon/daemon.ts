@@ -18,6 +18,8 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { supervisorImplementation, supervisorService } from '../cri/supervisor-status.js';
 import { startStreamServer } from './stream-wiring.js';
 import { CsiService } from '../csi/service.js';
+import { PodService } from '../pod/service.js';
+import { runtimeRegistryFromConfig } from '../runtime/registry.js';
 import { volumesImplementation, volumesService } from '../cri/csi-volumes.js';
 
 export interface RunningDaemon {
@@ -42,22 +44,23 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     db = openDatabase(join(config.root, 'keelson.db'));
     const cgroupHost = probeCgroupHost();
     const cgroupDriver = chooseCgroupDriver(config.cgroup_driver, cgroupHost);
-    const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, log);
+    const runtimes = runtimeRegistryFromConfig(config, log);
+    const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, runtimes, log);
     const node = nodeInfo(config, cgroupDriver, cgroupHost, cni);
     const images = await createImageService(config, db, log);
-    const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, images, sandboxes });
+    const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, runtimes, images, sandboxes });
 
-    const supervisor = new Supervisor({ db, sandboxes, containers, log, backoffBaseMs: config.supervisor.backoff_base_ms,
-      backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
-    const stream = await startStreamServer(config, containers, sandboxes, log);
     csi = new CsiService({ db, settings: config.csi, root: config.root, state: config.state, log,
       podExists: (uid) => sandboxes.list().some((s) => s.metadata.uid === uid) });
     await csi.start();
     const csiService = csi;
-    sandboxes.setRemovalHook((record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid));
+    const pods = new PodService({ sandboxes, containers, beforeRemove: (record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid) });
+    const supervisor = new Supervisor({ db, sandboxes, containers, pods, log, backoffBaseMs: config.supervisor.backoff_base_ms,
+      backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
+    const stream = await startStreamServer(config, containers, sandboxes, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, sandboxes, images, containers, stream }), log,
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, pods, images, stream }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
         { definition: supervisorService, implementation: supervisorImplementation(supervisor) },
         { definition: volumesService, implementation: volumesImplementation(csi) }] });

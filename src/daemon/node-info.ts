@@ -2,7 +2,7 @@ import type { CgroupDriver, CgroupHost } from '../cgroup/detect.js';
 import { networkCondition } from '../cni/network-condition.js';
 import type { CniNetwork } from '../cni/network.js';
 import type { Config } from '../config/schema.js';
-import { availableHandlers, runtimeCondition, type Condition } from '../container/runtime-condition.js';
+import { availableHandlers, runtimeCondition, type Condition } from '../runtime/runtime-condition.js';
 
 /** What the daemon knows about itself and this node, for Status and RuntimeConfig. */
 export interface NodeInfo {

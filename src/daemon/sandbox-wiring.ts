@@ -9,27 +9,24 @@ import { reconcileSandboxes } from '../sandbox/reconcile.js';
 import { SandboxService } from '../sandbox/service.js';
 import { SandboxStore } from '../sandbox/store.js';
 import type { Db } from '../store/database.js';
-import { findExecutable } from '../container/find-executable.js';
+import { findExecutable } from '../runtime/find-executable.js';
 import { PodInfra } from '../sandbox/infra.js';
+import type { RuntimeRegistry } from '../runtime/registry.js';
 
 /** The infra runner, when conmon and the infra binary are here (else pid mode POD is UNIMPLEMENTED). */
-function podInfra(config: Config, log: Logger): PodInfra | undefined {
+function podInfra(config: Config, runtimes: RuntimeRegistry, log: Logger): PodInfra | undefined {
   const conmonPath = findExecutable(config.conmon.path);
   const catatoninPath = findExecutable(config.sandbox.infra_binary);
   if (!conmonPath || !catatoninPath) {
     log.warn({ conmon: conmonPath, infra: catatoninPath }, 'no conmon or infra binary: pods cannot share a PID namespace');
     return undefined;
   }
-  const handlers: Record<string, string> = {};
-  for (const [name, h] of Object.entries(config.runtime.handlers)) {
-    const binary = findExecutable(h.path);
-    if (binary) handlers[name] = binary;
-  }
-  return new PodInfra({ conmonPath, catatoninPath, handlers, state: config.state });
+  return new PodInfra({ runtimes, catatoninPath });
 }
 
 /** The CNI network and the sandbox service, reconciled with the disk before serving. */
-export async function startSandboxService(config: Config, db: Db, cgroupDriver: CgroupDriver, log: Logger): Promise<{ cni: CniNetwork; sandboxes: SandboxService }> {
+export async function startSandboxService(config: Config, db: Db, cgroupDriver: CgroupDriver, runtimes: RuntimeRegistry,
+  log: Logger): Promise<{ cni: CniNetwork; sandboxes: SandboxService }> {
   const cni = new CniNetwork({
     confDir: config.cni.conf_dir,
     binDirs: config.cni.bin_dirs,
@@ -38,7 +35,7 @@ export async function startSandboxService(config: Config, db: Db, cgroupDriver: 
     timeoutMs: config.cni.plugin_timeout_ms,
   });
   const store = new SandboxStore(db);
-  const infra = podInfra(config, log);
+  const infra = podInfra(config, runtimes, log);
   const sandboxes = new SandboxService({
     root: config.root,
     state: config.state,

@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { ContentStore } from './content-store.js';
 import { ImageStore, type ImageRecord } from './image-store.js';
-import { KeyedLock, Semaphore } from './limits.js';
+import { KeyedLock } from '../keyed-lock.js';
+import { Semaphore } from './limits.js';
 import {
   layerCompression, MAX_INDEX_DEPTH, nodePlatform, parseImageConfig, parseManifest, selectPlatform,
   type Descriptor, type ImageConfig, type ImageManifest, type Platform,

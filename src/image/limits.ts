@@ -18,20 +18,3 @@ export class Semaphore {
     }
   }
 }
-
-/** Serialises work per key (e.g. one writer per blob digest). */
-export class KeyedLock {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const before = this.#tails.get(key) ?? Promise.resolve();
-    const result = before.catch(() => undefined).then(task);
-    const tail = result.catch(() => undefined);
-    this.#tails.set(key, tail);
-    try {
-      return await result;
-    } finally {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    }
-  }
-}

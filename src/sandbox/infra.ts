@@ -5,34 +5,20 @@
 // as the namespace's init. No image is needed, so starting a pod never pulls.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConmonRuntime } from '../container/conmon.js';
-import { RuncCli } from '../container/runc.js';
-import type { OciRuntime } from '../container/runtime.js';
+import type { RuntimeRegistry } from '../runtime/registry.js';
+import type { OciRuntime } from '../runtime/runtime.js';
 import { cgroupsPathFor } from '../container/spec/build.js';
-import { InvalidArgumentError } from '../errors.js';
 import type { SandboxRecord } from './types.js';
 
 export interface PodInfraOptions {
-  conmonPath: string;
+  runtimes: RuntimeRegistry;
   catatoninPath: string;
-  /** runtime handler name -> OCI runtime binary (absolute path). */
-  handlers: Record<string, string>;
-  state: string;
 }
 
 const STOP_WAIT_MS = 10_000;
 
 export class PodInfra {
-  private readonly runtimes = new Map<string, OciRuntime>();
-
-  constructor(private readonly opts: PodInfraOptions) {
-    // The same runtime roots as containers use, but an exit dir of its own: the container
-    // service watches its exit dir and must not mistake an infra exit for a container's.
-    for (const [name, binary] of Object.entries(opts.handlers)) {
-      const runc = new RuncCli(binary, join(opts.state, 'runtimes', name));
-      this.runtimes.set(name, new ConmonRuntime(opts.conmonPath, runc, join(opts.state, 'infra-exits')));
-    }
-  }
+  constructor(private readonly opts: PodInfraOptions) {}
 
   /** The runtime id of a sandbox's infra process. */
   static idOf(sandboxId: string): string {
@@ -45,7 +31,7 @@ export class PodInfra {
     const id = PodInfra.idOf(record.id);
     await mkdir(join(bundle, 'rootfs'), { recursive: true, mode: 0o755 });
     await mkdir(this.runtimeRoot(record.runtimeHandler), { recursive: true, mode: 0o700 });
-    await mkdir(join(this.opts.state, 'infra-exits'), { recursive: true, mode: 0o700 });
+    await mkdir(this.opts.runtimes.exitDir('infra'), { recursive: true, mode: 0o700 });
     await writeFile(join(bundle, 'config.json'), JSON.stringify(this.spec(record)), { mode: 0o600 });
     const created = await runtime.create({ id, bundle, stateDir: bundle, logPath: join(bundle, 'infra.log') });
     await runtime.start(id);
@@ -69,8 +55,8 @@ export class PodInfra {
 
   /** Removes the runtime's record and the exit file. Idempotent. */
   async remove(record: SandboxRecord, bundle: string): Promise<void> {
-    const runtime = this.runtimes.get(record.runtimeHandler);
-    if (!runtime) return;
+    if (!this.opts.runtimes.has(record.runtimeHandler)) return;
+    const runtime = this.opts.runtimes.runtime(record.runtimeHandler, 'infra');
     const id = PodInfra.idOf(record.id);
     await runtime.delete(id);
     await runtime.clearExit(id);
@@ -78,13 +64,11 @@ export class PodInfra {
   }
 
   private runtimeFor(handler: string): OciRuntime {
-    const runtime = this.runtimes.get(handler);
-    if (!runtime) throw new InvalidArgumentError(`runtime handler "${handler}" is not configured`);
-    return runtime;
+    return this.opts.runtimes.runtime(handler, 'infra');
   }
 
   private runtimeRoot(handler: string): string {
-    return join(this.opts.state, 'runtimes', handler);
+    return this.opts.runtimes.runtimeRoot(handler);
   }
 
   private spec(record: SandboxRecord): object {

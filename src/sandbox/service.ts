@@ -1,5 +1,7 @@
-// Pod sandboxes: RunPodSandbox, Stop, Remove, and the record other services read. Each
-// sandbox has its own lock; nothing global is held across CNI or other external calls.
+// Pod sandboxes: the pod's namespaces, files, cgroup, infra process and network, and the
+// record other services read. The pod orchestrator (src/pod/) calls run/stop/remove under the
+// pod's lock, after it dealt with the pod's containers; nothing global is held across CNI or
+// other external calls.
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
@@ -14,7 +16,6 @@ import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from 
 import type { Logger } from '../logger.js';
 import { pinNamespaces, type NamespaceTargets } from '../native.js';
 import { hostsText, mountShm, resolvConfText, writePodFile } from './pod-files.js';
-import { KeyedMutex } from './keyed-mutex.js';
 import { SandboxLayout } from './layout.js';
 import { bandwidthOf, checkSandboxSpec, cniArgs, type SandboxSpec } from './spec.js';
 import type { PodInfra } from './infra.js';
@@ -23,7 +24,7 @@ import { sandboxStats, type CpuSample, type SandboxStats } from './sandbox-stats
 import { applySysctls } from './sysctls.js';
 import { bringUpLoopback } from './loopback.js';
 import { releaseLocalResources, tearDownNetwork } from './teardown.js';
-import type { SandboxContainerHooks, SandboxRecord } from './types.js';
+import type { SandboxRecord } from './types.js';
 
 export interface SandboxServiceOptions {
   root: string;
@@ -44,10 +45,7 @@ export interface SandboxServiceOptions {
 
 export class SandboxService {
   readonly layout: SandboxLayout;
-  readonly #locks = new KeyedMutex();
   readonly #cpuSamples = new Map<string, CpuSample>();
-  #hooks: SandboxContainerHooks | null = null;
-  #removalHook: ((record: SandboxRecord) => Promise<void>) | null = null;
 
   constructor(readonly opts: SandboxServiceOptions) {
     this.layout = new SandboxLayout(opts.root, opts.state);
@@ -80,118 +78,91 @@ export class SandboxService {
     return stats;
   }
 
-  /** The container service plugs in here so Stop/Remove reach the sandbox's containers. */
-  setContainerHooks(hooks: SandboxContainerHooks | null): void {
-    this.#hooks = hooks;
+  /** A fresh sandbox id. */
+  static newId(): string {
+    return randomBytes(32).toString('hex');
   }
 
-  /**
-   * Runs on RemovePodSandbox once the containers are gone, before the pod's own resources go:
-   * the CSI side unpublishes the pod's volumes here. A failure fails the removal, leaving the
-   * pod stopped, so a retry can finish it.
-   */
-  setRemovalHook(hook: ((record: SandboxRecord) => Promise<void>) | null): void {
-    this.#removalHook = hook;
-  }
-
-  /** Records a container in a ready sandbox (RemovePodSandbox then removes it first). */
-  registerContainer(sandboxId: string, containerId: string): void {
-    const record = this.opts.store.get(sandboxId);
-    if (!record) throw new NotFoundError(`pod sandbox ${sandboxId} not found`);
-    if (record.state !== 'SANDBOX_READY') throw new FailedPreconditionError(`pod sandbox ${sandboxId} is not ready`);
-    this.opts.store.addContainer(sandboxId, containerId);
-  }
-
-  unregisterContainer(sandboxId: string, containerId: string): void {
-    this.opts.store.removeContainer(sandboxId, containerId);
-  }
-
-  containersOf(sandboxId: string): string[] {
-    return this.opts.store.containers(sandboxId);
-  }
-
-  async run(spec: SandboxSpec): Promise<SandboxRecord> {
+  /** RunPodSandbox under id (call with the pod's lock held); a failure undoes what was done. */
+  async run(spec: SandboxSpec, id: string = SandboxService.newId()): Promise<SandboxRecord> {
     checkSandboxSpec(spec, this.opts.handlers(), this.opts.infra !== undefined);
-    const id = randomBytes(32).toString('hex');
     const record = this.#newRecord(id, spec);
     this.opts.store.insert(record); // reserves the name; AlreadyExists when taken
-    return this.#locks.run(id, async () => {
-      let step = 'prepare dirs';
-      try {
-        await mkdir(this.layout.filesDir(id), { recursive: true, mode: 0o711 });
-        await mkdir(join(this.layout.stateDir(id), 'ns'), { recursive: true, mode: 0o711 });
+    let step = 'prepare dirs';
+    try {
+      await mkdir(this.layout.filesDir(id), { recursive: true, mode: 0o711 });
+      await mkdir(join(this.layout.stateDir(id), 'ns'), { recursive: true, mode: 0o711 });
 
-        step = 'pin namespaces';
-        const targets: NamespaceTargets = {};
-        if (!record.hostNetwork) {
-          targets.net = this.layout.namespace(id, 'net');
-          targets.uts = this.layout.namespace(id, 'uts');
-        }
-        if (!record.hostIpc) targets.ipc = this.layout.namespace(id, 'ipc');
-        if (targets.net || targets.ipc || targets.uts) {
-          await pinNamespaces(targets, targets.uts ? { hostname: record.hostname } : {});
-        }
-        record.namespaces = { net: targets.net ?? null, ipc: targets.ipc ?? null, uts: targets.uts ?? null };
-        this.opts.store.update(record);
-
-        if (record.namespaces.net) {
-          step = 'bring up loopback';
-          await bringUpLoopback(record.namespaces.net, this.opts.commandTimeoutMs);
-        }
-
-        step = 'apply sysctls';
-        await applySysctls(spec.sysctls, { net: record.namespaces.net, ipc: record.namespaces.ipc }, this.opts.commandTimeoutMs);
-
-        if (!record.hostIpc) {
-          step = 'mount shm';
-          await mkdir(this.layout.shm(id), { recursive: true, mode: 0o755 });
-          await mountShm(this.layout.shm(id), this.opts.shmSizeBytes);
-        }
-
-        step = 'create pod cgroup';
-        const cg = await createPodCgroup(this.opts.cgroupMounts, record.cgroup.path);
-        record.cgroup.createdDirs = cg.createdDirs;
-        this.opts.store.update(record);
-        await applyPodResources(this.opts.cgroupMounts, record.cgroup.path, spec.resources);
-
-        if (record.pidMode === 'POD' && this.opts.infra) {
-          step = 'start the infra process';
-          record.infra = { pid: await this.opts.infra.start(record, this.layout.infraBundle(id)) };
-          this.opts.store.update(record);
-        }
-
-        if (!record.hostNetwork) {
-          step = 'set up the pod network (CNI ADD)';
-          record.network = 'setup-started';
-          this.opts.store.update(record); // before ADD: a crash from here on still leads to a DEL
-          const attachment = await this.opts.cni.add({
-            containerId: id, netns: record.namespaces.net as string, args: cniArgs(id, record.metadata),
-            capabilities: capabilitiesOf(spec),
-          });
-          record.network = 'up';
-          record.cni = { network: attachment.network, ifName: attachment.ifName, result: attachment.result };
-          record.ips = podIpsOf(attachment.result);
-          this.opts.store.update(record);
-        }
-
-        step = 'write pod files';
-        await writePodFile(record.files.hostname, `${record.hostname}\n`);
-        if (record.hostNetwork) await copyFile('/etc/hosts', record.files.hosts);
-        else await writePodFile(record.files.hosts, hostsText(record.hostname, record.ips));
-        await writePodFile(record.files.resolvConf, await resolvConfText(spec.dns));
-
-        record.phase = 'ready';
-        record.state = 'SANDBOX_READY';
-        this.opts.store.update(record);
-        return record;
-      } catch (err) {
-        const problems = await this.#rollback(record);
-        const kind = err instanceof KeelsonError ? err.kind : 'Internal';
-        const left = problems.length > 0 ? `; cleanup left problems: ${problems.join('; ')}` : '';
-        this.opts.log.warn({ sandbox: id, step, err: messageOf(err), problems }, 'RunPodSandbox failed and was rolled back');
-        throw new KeelsonError(kind, `RunPodSandbox failed to ${step}: ${messageOf(err)}${left}`, { cause: err });
+      step = 'pin namespaces';
+      const targets: NamespaceTargets = {};
+      if (!record.hostNetwork) {
+        targets.net = this.layout.namespace(id, 'net');
+        targets.uts = this.layout.namespace(id, 'uts');
       }
-    });
+      if (!record.hostIpc) targets.ipc = this.layout.namespace(id, 'ipc');
+      if (targets.net || targets.ipc || targets.uts) {
+        await pinNamespaces(targets, targets.uts ? { hostname: record.hostname } : {});
+      }
+      record.namespaces = { net: targets.net ?? null, ipc: targets.ipc ?? null, uts: targets.uts ?? null };
+      this.opts.store.update(record);
+
+      if (record.namespaces.net) {
+        step = 'bring up loopback';
+        await bringUpLoopback(record.namespaces.net, this.opts.commandTimeoutMs);
+      }
+
+      step = 'apply sysctls';
+      await applySysctls(spec.sysctls, { net: record.namespaces.net, ipc: record.namespaces.ipc }, this.opts.commandTimeoutMs);
+
+      if (!record.hostIpc) {
+        step = 'mount shm';
+        await mkdir(this.layout.shm(id), { recursive: true, mode: 0o755 });
+        await mountShm(this.layout.shm(id), this.opts.shmSizeBytes);
+      }
+
+      step = 'create pod cgroup';
+      const cg = await createPodCgroup(this.opts.cgroupMounts, record.cgroup.path);
+      record.cgroup.createdDirs = cg.createdDirs;
+      this.opts.store.update(record);
+      await applyPodResources(this.opts.cgroupMounts, record.cgroup.path, spec.resources);
+
+      if (record.pidMode === 'POD' && this.opts.infra) {
+        step = 'start the infra process';
+        record.infra = { pid: await this.opts.infra.start(record, this.layout.infraBundle(id)) };
+        this.opts.store.update(record);
+      }
+
+      if (!record.hostNetwork) {
+        step = 'set up the pod network (CNI ADD)';
+        record.network = 'setup-started';
+        this.opts.store.update(record); // before ADD: a crash from here on still leads to a DEL
+        const attachment = await this.opts.cni.add({
+          containerId: id, netns: record.namespaces.net as string, args: cniArgs(id, record.metadata),
+          capabilities: capabilitiesOf(spec),
+        });
+        record.network = 'up';
+        record.cni = { network: attachment.network, ifName: attachment.ifName, result: attachment.result };
+        record.ips = podIpsOf(attachment.result);
+        this.opts.store.update(record);
+      }
+
+      step = 'write pod files';
+      await writePodFile(record.files.hostname, `${record.hostname}\n`);
+      if (record.hostNetwork) await copyFile('/etc/hosts', record.files.hosts);
+      else await writePodFile(record.files.hosts, hostsText(record.hostname, record.ips));
+      await writePodFile(record.files.resolvConf, await resolvConfText(spec.dns));
+
+      record.phase = 'ready';
+      record.state = 'SANDBOX_READY';
+      this.opts.store.update(record);
+      return record;
+    } catch (err) {
+      const problems = await this.#rollback(record);
+      const kind = err instanceof KeelsonError ? err.kind : 'Internal';
+      const left = problems.length > 0 ? `; cleanup left problems: ${problems.join('; ')}` : '';
+      this.opts.log.warn({ sandbox: id, step, err: messageOf(err), problems }, 'RunPodSandbox failed and was rolled back');
+      throw new KeelsonError(kind, `RunPodSandbox failed to ${step}: ${messageOf(err)}${left}`, { cause: err });
+    }
   }
 
   /** Undoes a failed run. The row stays (not ready) only if the network could not be released. */
@@ -215,27 +186,11 @@ export class SandboxService {
     return problems;
   }
 
-  /** Stops containers, tears the network down once, and unpins the netns. Idempotent. */
-  async stop(idOrPrefix: string): Promise<void> {
-    let id: string;
-    try {
-      id = this.resolve(idOrPrefix).id;
-    } catch (err) {
-      if (err instanceof NotFoundError) return; // already removed: Stop is idempotent
-      throw err;
-    }
-    await this.#locks.run(id, async () => {
-      const record = this.opts.store.get(id);
-      if (!record) return;
-      await this.#stopLocked(record);
-    });
-  }
-
-  async #stopLocked(record: SandboxRecord): Promise<void> {
-    const containers = this.opts.store.containers(record.id);
-    if (containers.length > 0 && this.#hooks) {
-      for (const c of containers) await this.#hooks.stopContainer(c);
-    }
+  /**
+   * Stops the infra process and tears the network down (once); call under the pod's lock,
+   * after the pod's containers were stopped. Idempotent.
+   */
+  async stop(record: SandboxRecord): Promise<void> {
     if (record.infra) await this.opts.infra?.stop(record);
     await tearDownNetwork(this.opts.cni, record); // throws: kubelet retries Stop
     record.phase = 'stopped';
@@ -243,33 +198,15 @@ export class SandboxService {
     this.opts.store.update(record);
   }
 
-  /** Stops if needed, removes containers (cascade, as containerd does), then everything. Idempotent. */
-  async remove(idOrPrefix: string): Promise<void> {
-    let id: string;
-    try {
-      id = this.resolve(idOrPrefix).id;
-    } catch (err) {
-      if (err instanceof NotFoundError) return;
-      throw err;
-    }
-    await this.#locks.run(id, async () => {
-      const record = this.opts.store.get(id);
-      if (!record) return;
-      await this.#stopLocked(record);
-      const containers = this.opts.store.containers(id);
-      if (containers.length > 0) {
-        if (!this.#hooks) throw new FailedPreconditionError(`pod sandbox ${id} still has containers: ${containers.join(', ')}`);
-        for (const c of containers) {
-          await this.#hooks.removeContainer(c);
-          this.opts.store.removeContainer(id, c);
-        }
-      }
-      await this.#removalHook?.(record);
-      const problems = [...(await this.#removeInfra(record)), ...(await releaseLocalResources(this.layout, record))];
-      if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${id} could not release: ${problems.join('; ')}`);
-      this.opts.store.delete(id);
-      this.#cpuSamples.delete(id);
-    });
+  /**
+   * Releases everything the sandbox holds and deletes its record; call under the pod's lock
+   * once it is stopped and its containers are removed.
+   */
+  async remove(record: SandboxRecord): Promise<void> {
+    const problems = [...(await this.#removeInfra(record)), ...(await releaseLocalResources(this.layout, record))];
+    if (problems.length > 0) throw new KeelsonError('Internal', `RemovePodSandbox ${record.id} could not release: ${problems.join('; ')}`);
+    this.opts.store.delete(record.id);
+    this.#cpuSamples.delete(record.id);
   }
 
   /** Stops and deletes the infra process, if the pod has one; returns what could not be done. */

@@ -21,6 +21,8 @@ const MIGRATION = {
        container_id TEXT NOT NULL,
        PRIMARY KEY (sandbox_id, container_id)
      );`,
+    // A container's pod is the container store's sandbox id alone (src/pod/ cascades by it).
+    'DROP TABLE sandbox_containers;',
   ],
 };
 
@@ -67,18 +69,5 @@ export class SandboxStore {
 
   delete(id: string): void {
     this.db.prepare('DELETE FROM sandboxes WHERE id = ?').run(id);
-  }
-
-  addContainer(sandboxId: string, containerId: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO sandbox_containers (sandbox_id, container_id) VALUES (?, ?)').run(sandboxId, containerId);
-  }
-
-  removeContainer(sandboxId: string, containerId: string): void {
-    this.db.prepare('DELETE FROM sandbox_containers WHERE sandbox_id = ? AND container_id = ?').run(sandboxId, containerId);
-  }
-
-  containers(sandboxId: string): string[] {
-    const rows = this.db.prepare('SELECT container_id FROM sandbox_containers WHERE sandbox_id = ? ORDER BY rowid').all(sandboxId) as Array<{ container_id: string }>;
-    return rows.map((r) => r.container_id);
   }
 }

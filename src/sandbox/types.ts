@@ -72,9 +72,3 @@ export interface SandboxRecord {
 }
 
 /** What the container service may plug in so Stop/Remove of a sandbox reach its containers. */
-export interface SandboxContainerHooks {
-  /** Stops a container of the sandbox (idempotent). */
-  stopContainer(containerId: string): Promise<void>;
-  /** Removes a container of the sandbox (idempotent); it unregisters itself or is unregistered after. */
-  removeContainer(containerId: string): Promise<void>;
-}

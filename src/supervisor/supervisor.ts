@@ -4,6 +4,7 @@
 // startup probes. It drives the container service in-process. A liveness or startup failure
 // stops the container; the restart then follows the policy, as kubelet does: CreateContainer
 // with attempt+1, start it, remove the old one. State lives in SupervisorStore.
+import type { PodService } from '../pod/service.js';
 import type { ContainerService } from '../container/service.js';
 import type { ContainerRecord } from '../container/types.js';
 import type { ContainerSpec, Pod, Probe } from '../kube/pod-types.js';
@@ -24,6 +25,8 @@ export interface SupervisorOptions {
   db: Db;
   sandboxes: SandboxService;
   containers: ContainerService;
+  /** A replacement container is created through the pod, under its lock. */
+  pods: PodService;
   log: Logger;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -185,7 +188,7 @@ export class Supervisor {
   private async restart(old: ContainerRecord, row: SupervisedContainer): Promise<void> {
     const attempt = old.attempt + 1;
     const logPath = old.request.logPath.replace(/\/\d+\.log$/, `/${attempt}.log`);
-    const id = await this.opts.containers.create(old.sandboxId, { ...old.request, attempt, logPath });
+    const id = await this.opts.pods.createContainer(old.sandboxId, { ...old.request, attempt, logPath });
     try {
       await this.opts.containers.start(id);
     } catch (err) {

@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findExecutable } from '../../../src/container/find-executable.js';
+import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { containerRequest, startServiceHarness, type ServiceHarness } from '../../fixtures/container-service.js';
 import { runToExit } from '../../fixtures/container-run.js';
 

@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { probeCgroupHost } from '../../../src/cgroup/detect.js';
 import type { ImageProvider, SandboxView } from '../../../src/container/dependencies.js';
-import { findExecutable } from '../../../src/container/find-executable.js';
+import { findExecutable } from '../../../src/runtime/find-executable.js';
+import { RuntimeRegistry } from '../../../src/runtime/registry.js';
 import { ContainerService } from '../../../src/container/service.js';
 import { openDatabase } from '../../../src/store/database.js';
 import { assertBuilt } from '../../fixtures/daemon.js';
@@ -73,8 +74,9 @@ it('a container keeps running and logging after its daemon is killed -9, and is 
   };
   const db = openDatabase(join(base, 'keelson.db'));
   const service = new ContainerService({
-    db, root: join(base, 'root'), state: join(base, 'state'), conmonPath: findExecutable('conmon') as string,
-    handlers: handlerPaths(), images: fixedImages, sandboxes: pods, log: pino({ level: 'silent' }), cgroupLayout: probeCgroupHost().layout,
+    db, root: join(base, 'root'), state: join(base, 'state'),
+    runtimes: new RuntimeRegistry({ conmonPath: findExecutable('conmon') as string, handlers: handlerPaths(), state: join(base, 'state') }),
+    images: fixedImages, sandboxes: pods, log: pino({ level: 'silent' }), cgroupLayout: probeCgroupHost().layout,
   });
   await service.init();
   try {

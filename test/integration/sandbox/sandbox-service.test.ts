@@ -1,5 +1,5 @@
-// The sandbox service as the container service uses it, in-process: the record it reads and
-// the container registry that makes RemovePodSandbox cascade as containerd does.
+// The sandbox service as the container service uses it, in-process: the record it reads, and
+// its stop/remove as the pod orchestrator calls them.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +42,8 @@ describe('sandbox service API for containers', () => {
 
   afterEach(async () => {
     for (const r of service.list()) {
-      service.setContainerHooks({ stopContainer: async () => undefined, removeContainer: async () => undefined });
-      await service.remove(r.id).catch(() => undefined);
+      await service.stop(r).catch(() => undefined);
+      await service.remove(r).catch(() => undefined);
     }
     db.close();
     unmountAllUnder(dir);
@@ -66,22 +66,12 @@ describe('sandbox service API for containers', () => {
     expect(service.get('0'.repeat(64))).toBeNull();
   });
 
-  it('refuses to remove a sandbox with containers until a container service is plugged in, then cascades', async () => {
-    const { id } = await service.run(spec('db'));
-    service.registerContainer(id, 'c1');
-    service.registerContainer(id, 'c2');
-    expect(service.containersOf(id)).toEqual(['c1', 'c2']);
-    await expect(service.remove(id)).rejects.toThrow('still has containers: c1, c2');
-    expect(service.get(id)?.state).toBe('SANDBOX_NOTREADY');
-    expect(() => service.registerContainer(id, 'c3')).toThrow('not ready');
-    const calls: string[] = [];
-    service.setContainerHooks({
-      stopContainer: async (c) => void calls.push(`stop ${c}`),
-      removeContainer: async (c) => void calls.push(`remove ${c}`),
-    });
-    await service.remove(id);
-    expect(calls).toEqual(['stop c1', 'stop c2', 'remove c1', 'remove c2']);
-    expect(service.get(id)).toBeNull();
-    expect(() => service.registerContainer(id, 'c4')).toThrow('not found');
+  it('stops and removes a sandbox it is handed, and a second stop is harmless', async () => {
+    const record = await service.run(spec('db'));
+    await service.stop(record);
+    expect(service.get(record.id)?.state).toBe('SANDBOX_NOTREADY');
+    await service.stop(record);
+    await service.remove(record);
+    expect(service.get(record.id)).toBeNull();
   });
 });

@@ -1,6 +1,8 @@
-/** One async lock per key (a sandbox id): calls on the same sandbox run one at a time. */
-export class KeyedMutex {
-  #tails = new Map<string, Promise<void>>();
+// One async lock per key (a pod, container, volume or blob id): calls for the same key run
+// one at a time, in the order they came; calls for different keys never wait on each other.
+
+export class KeyedLock {
+  readonly #tails = new Map<string, Promise<void>>();
 
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const previous = this.#tails.get(key) ?? Promise.resolve();
@@ -15,5 +17,10 @@ export class KeyedMutex {
       release();
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
+  }
+
+  /** True while a call for key runs or waits. */
+  held(key: string): boolean {
+    return this.#tails.has(key);
   }
 }
