@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import type { CriClient } from '../cri/client.js';
 import { socketOption } from './client-options.js';
-import { resolveContainer } from './resolve-names.js';
+import { findContainer } from './lookup.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 interface ExecOpts { socket: string; stdin?: boolean; tty?: boolean }
@@ -21,7 +21,7 @@ export function registerExecCommand(program: Command, withClient: WithClient): v
     .addOption(socketOption())
     .action((container: string, cmd: string[], opts: ExecOpts) =>
       withClient<ExecOpts>(async (client, o) => {
-        const id = await resolveContainer(client, container);
+        const id = (await findContainer(client, container)).id ?? '';
         const tty = o.tty === true;
         const { url } = await client.runtime.call('Exec', {
           container_id: id, cmd, tty, stdin: o.stdin === true, stdout: true, stderr: !tty,
@@ -41,7 +41,7 @@ export function registerAttachCommand(program: Command, withClient: WithClient):
     .addOption(socketOption())
     .action((container: string, opts: AttachOpts) =>
       withClient<AttachOpts>(async (client, o) => {
-        const id = await resolveContainer(client, container);
+        const id = (await findContainer(client, container)).id ?? '';
         const status = await client.runtime.call('ContainerStatus', { container_id: id, verbose: true });
         // The server attaches with the container's own tty setting; the client needs it for raw mode.
         const tty = (JSON.parse(status.info?.info ?? '{}') as { config?: { tty?: boolean } }).config?.tty === true;

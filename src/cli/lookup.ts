@@ -1,8 +1,10 @@
-// Names or unique id prefixes, everywhere: a pod is its name, `namespace/name` or an id
-// prefix; a container is its name (unique across pods), `pod/container` or an id prefix.
+// Names or unique id prefixes, everywhere: a pod is its id, its name, `namespace/name` or an id
+// prefix; a container is its id, its name (unique across pods), `pod/container` or an id
+// prefix. The matching rules are the daemon's own (src/id-index.ts).
 import type { CriClient } from '../cri/client.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { matchIds, type IdCandidate } from '../id-index.js';
 
 function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => string): T {
   if (matches.length === 1) return matches[0] as T;
@@ -10,10 +12,15 @@ function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => st
   throw new InvalidArgumentError(`"${ref}" matches ${matches.length} ${what}s (${matches.map(describe).join(', ')}): give more of the id or namespace/name`);
 }
 
+function podCandidates(pods: PodSandbox[]): Array<IdCandidate & { pod: PodSandbox }> {
+  return pods.map((p) => ({
+    id: p.id ?? '', pod: p,
+    names: [p.metadata?.name ?? '', `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`],
+  }));
+}
+
 export function matchPods(pods: PodSandbox[], ref: string): PodSandbox[] {
-  const byName = pods.filter((p) => p.metadata?.name === ref || `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}` === ref);
-  if (byName.length > 0) return byName;
-  return pods.filter((p) => (p.id ?? '').startsWith(ref));
+  return matchIds(podCandidates(pods), ref).map((c) => c.pod);
 }
 
 export async function findPod(client: CriClient, ref: string): Promise<PodSandbox> {
@@ -25,17 +32,14 @@ export async function findContainer(client: CriClient, ref: string): Promise<Con
   const containers = (await client.runtime.call('ListContainers', {})).containers ?? [];
   const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
   const podName = new Map(pods.map((p) => [p.id ?? '', p.metadata?.name ?? '']));
-  const slash = ref.indexOf('/');
-  let matches = slash > 0
-    ? containers.filter((c) => podName.get(c.pod_sandbox_id ?? '') === ref.slice(0, slash) && c.metadata?.name === ref.slice(slash + 1))
-    : containers.filter((c) => c.metadata?.name === ref);
-  if (matches.length === 0) matches = containers.filter((c) => (c.id ?? '').startsWith(ref));
-  // Several attempts of one container: the newest is meant.
-  const newest = new Map<string, Container>();
-  for (const c of matches) {
-    const key = `${c.pod_sandbox_id ?? ''}/${c.metadata?.name ?? ''}`;
-    const seen = newest.get(key);
-    if (!seen || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) newest.set(key, c);
-  }
-  return pick('container', ref, [...newest.values()], (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${(c.id ?? '').slice(0, 12)}`);
+  const candidates = containers.map((c) => {
+    const name = c.metadata?.name ?? '';
+    return {
+      id: c.id ?? '', container: c, names: [name, `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${name}`],
+      // Several attempts of one container: the newest is meant.
+      attemptKey: `${c.pod_sandbox_id ?? ''}/${name}`, attempt: c.metadata?.attempt ?? 0,
+    };
+  });
+  const matches = matchIds(candidates, ref).map((c) => c.container);
+  return pick('container', ref, matches, (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${(c.id ?? '').slice(0, 12)}`);
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import type { CriClient } from '../cri/client.js';
 import { SpdyConnection, type SpdyStream } from '../stream/spdy/connection.js';
 import { socketOption } from './client-options.js';
-import { resolvePod } from './resolve-names.js';
+import { findPod } from './lookup.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -29,7 +29,7 @@ export function registerPortForwardCommand(program: Command, withClient: WithCli
     .action((pod: string, ports: string, opts: { socket: string }) =>
       withClient<{ socket: string }>(async (client) => {
         const { local, remote } = parsePortPair(ports);
-        const id = await resolvePod(client, pod);
+        const id = (await findPod(client, pod)).id ?? '';
         const { url } = await client.runtime.call('PortForward', { pod_sandbox_id: id, port: [remote] });
         const session = await spdyConnect(url ?? '');
         await serveLocal(session, local, remote);

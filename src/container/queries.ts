@@ -2,6 +2,7 @@
 
 import type { CgroupLayout } from '../cgroup/detect.js';
 import { NotFoundError } from '../errors.js';
+import { findById } from '../id-index.js';
 import type { ImageProvider } from './dependencies.js';
 import { readCgroupStats } from './stats.js';
 import type { ContainerStore } from './store.js';
@@ -41,11 +42,7 @@ export abstract class ContainerQueries {
 
   protected lookup(idOrPrefix: string): ContainerRecord {
     if (idOrPrefix === '') throw new NotFoundError('container id is empty');
-    const exact = this.store.get(idOrPrefix);
-    if (exact) return exact;
-    const matches = this.store.list().filter((c) => c.id.startsWith(idOrPrefix));
-    if (matches.length === 1) return matches[0] as ContainerRecord;
-    throw new NotFoundError(matches.length === 0 ? `container ${idOrPrefix} not found` : `container id prefix ${idOrPrefix} is ambiguous`);
+    return this.store.get(idOrPrefix) ?? findById(this.store.list(), idOrPrefix, 'container');
   }
 
   async status(id: string): Promise<ContainerRecord> {

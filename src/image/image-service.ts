@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Db } from '../store/database.js';
 import { ContentStore } from './content-store.js';
 import { ImageStore, type ImageRecord } from './image-store.js';
+import { matchIds } from '../id-index.js';
 import { KeyedLock } from '../keyed-lock.js';
 import { Semaphore } from './limits.js';
 import {
@@ -112,10 +113,11 @@ export class ImageService {
         : this.store.byName(formatReference(parsed));
       if (byName) return byName;
     }
+    // An id prefix: at least 3 hex digits, so a short tag-like word never names an image by id.
     const prefix = /^(?:sha256:)?([a-f0-9]{3,64})$/.exec(input)?.[1];
     if (prefix) {
-      const ids = this.store.idsWithPrefix(prefix);
-      if (ids.length === 1) return this.store.get(ids[0] as string);
+      const matches = matchIds(this.store.idsWithPrefix(prefix).map((id) => ({ id })), prefix);
+      if (matches.length === 1) return this.store.get((matches[0] as { id: string }).id);
     }
     return null;
   }

@@ -13,6 +13,7 @@ import { applyPodResources, createPodCgroup } from '../cgroup/pod-cgroup.js';
 import type { CniCapabilities, CniNetwork } from '../cni/network.js';
 import { podIpsOf } from '../cni/result.js';
 import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
+import { findById } from '../id-index.js';
 import type { Logger } from '../logger.js';
 import { pinNamespaces, type NamespaceTargets } from '../native.js';
 import { hostsText, mountShm, resolvConfText, writePodFile } from './pod-files.js';
@@ -58,12 +59,7 @@ export class SandboxService {
 
   /** A sandbox by full id or unique prefix; NotFound otherwise. */
   resolve(idOrPrefix: string): SandboxRecord {
-    const exact = this.opts.store.get(idOrPrefix);
-    if (exact) return exact;
-    const matches = idOrPrefix.length >= 3 ? this.opts.store.findByPrefix(idOrPrefix) : [];
-    if (matches.length === 1) return matches[0] as SandboxRecord;
-    if (matches.length > 1) throw new NotFoundError(`pod sandbox id prefix ${JSON.stringify(idOrPrefix)} is ambiguous`);
-    throw new NotFoundError(`pod sandbox ${JSON.stringify(idOrPrefix)} not found`);
+    return this.opts.store.get(idOrPrefix) ?? findById(this.opts.store.list(), idOrPrefix, 'pod sandbox');
   }
 
   list(): SandboxRecord[] {

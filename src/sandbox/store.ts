@@ -56,12 +56,6 @@ export class SandboxStore {
     return row ? (JSON.parse(row.record) as SandboxRecord) : null;
   }
 
-  /** Ids starting with prefix (for CRI's truncated ids). */
-  findByPrefix(prefix: string): SandboxRecord[] {
-    const rows = this.db.prepare("SELECT record FROM sandboxes WHERE substr(id, 1, ?) = ?").all(prefix.length, prefix) as Array<{ record: string }>;
-    return rows.map((r) => JSON.parse(r.record) as SandboxRecord);
-  }
-
   list(): SandboxRecord[] {
     const rows = this.db.prepare('SELECT record FROM sandboxes ORDER BY rowid').all() as Array<{ record: string }>;
     return rows.map((r) => JSON.parse(r.record) as SandboxRecord);
