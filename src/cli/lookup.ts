@@ -8,7 +8,7 @@ import { matchIds, type IdCandidate } from '../id-index.js';
 
 function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => string): T {
   if (matches.length === 1) return matches[0] as T;
-  if (matches.length === 0) throw new NotFoundError(`no ${what} "${ref}"`);
+  if (matches.length === 0) throw new NotFoundError(`no ${what} named or with an id starting "${ref}"`);
   throw new InvalidArgumentError(`"${ref}" matches ${matches.length} ${what}s (${matches.map(describe).join(', ')}): give more of the id or namespace/name`);
 }
 
