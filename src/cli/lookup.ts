@@ -1,6 +1,6 @@
 // Names or unique id prefixes, everywhere: a pod is its name, `namespace/name` or an id
 // prefix; a container is its name (unique across pods), `pod/container` or an id prefix.
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 

@@ -1,6 +1,6 @@
 // Containers and pods named on the command line: a name (metadata.name), a full id or a unique
 // id prefix, resolved through ListContainers / ListPodSandbox as crictl does.
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 
 function pick(what: string, wanted: string, items: Array<{ id: string; name: string }>): string {
   const exact = items.filter((i) => i.id === wanted || i.name === wanted);
