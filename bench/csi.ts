@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VolumesClient } from '../src/cri/csi-volumes.js';
+import { VolumesClient } from '../src/client/volumes.js';
 import { csiClients, FIXTURE_PLUGIN, startFixturePlugin, unary } from '../test/fixtures/csi-fixture.js';
 import { startKeelson } from '../test/fixtures/daemon.js';
 import { podConfig, unmountAllUnder } from '../test/fixtures/sandbox.js';

@@ -1,7 +1,7 @@
 // `keelson down FILE|-`: stops and removes the pods `keelson run FILE` made (found by namespace
 // and name among the pods carrying keelson's pod-spec annotation), with their volume dirs.
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { removePod } from '../run/runner.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import { socketOption } from './client-options.js';

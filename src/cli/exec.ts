@@ -3,7 +3,7 @@
 // raw terminal and SIGWINCH resizes with a terminal, stdin EOF sent as the v5 CLOSE of channel 0.
 import type { Command } from 'commander';
 import { WebSocket } from 'ws';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { socketOption } from './client-options.js';
 import { findContainer } from './lookup.js';
 

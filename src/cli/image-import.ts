@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { importImages } from '../cri/image-import.js';
+import { importImages } from '../client/image-import.js';
 import { socketOption } from './client-options.js';
 import { explainClientError } from './client-options.js';
 

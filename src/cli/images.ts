@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import type { Image } from '../cri/generated/cri-types.js';
 import { progressFile, type PullProgress } from '../image/progress.js';
 import { socketOption } from './client-options.js';

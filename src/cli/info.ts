@@ -1,4 +1,4 @@
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { VERSION_STRING } from './version.js';
 
 export async function showVersion(client: CriClient): Promise<string> {

@@ -1,8 +1,8 @@
 // `keelson inspect POD|CONTAINER`: the verbose CRI status as JSON (and, for pods `keelson run`
 // started, the supervisor's view: restarts, readiness, last probe).
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
-import { supervisedPods } from '../cri/supervisor-status.js';
+import type { CriClient } from '../client/cri.js';
+import { supervisedPods } from '../client/supervisor-status.js';
 import { NotFoundError } from '../errors.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import { socketOption } from './client-options.js';

@@ -1,7 +1,7 @@
 // `keelson logs CONTAINER`: reads the CRI log file (ContainerStatus log_path); the CRI prefix is
 // stripped unless --timestamps, partial (P) lines are joined.
 import { type Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { followLog, readLog, sinceToEpochMs, type LogLine } from '../run/cri-log.js';
 import { socketOption } from './client-options.js';
 import { findContainer } from './lookup.js';

@@ -1,7 +1,7 @@
 // Names or unique id prefixes, everywhere: a pod is its id, its name, `namespace/name` or an id
 // prefix; a container is its id, its name (unique across pods), `pod/container` or an id
 // prefix. The matching rules are the daemon's own (src/id-index.ts).
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { matchIds, type IdCandidate } from '../id-index.js';

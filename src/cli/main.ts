@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import './threadpool.js';
 import { Command, Option } from 'commander';
-import { connectCri } from '../cri/client.js';
+import { connectCri } from '../client/cri.js';
 import { defaultConfigToml } from '../config/load.js';
 import { messageOf } from '../errors.js';
 import { explainClientError, socketOption } from './client-options.js';

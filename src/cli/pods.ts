@@ -1,9 +1,9 @@
 // `keelson pods`: every pod sandbox, with readiness and restarts from the daemon's supervisor
 // for the pods `keelson run` started.
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import type { PodSandbox } from '../cri/generated/cri-types.js';
-import { supervisedPods } from '../cri/supervisor-status.js';
+import { supervisedPods } from '../client/supervisor-status.js';
 import type { PodView } from '../supervisor/supervisor.js';
 import { socketOption } from './client-options.js';
 import { ageOf, formatTable, outputOption, printAs } from './output.js';

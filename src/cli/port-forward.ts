@@ -4,7 +4,7 @@
 import { request } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { SpdyConnection, type SpdyStream } from '../stream/spdy/connection.js';
 import { socketOption } from './client-options.js';
 import { findPod } from './lookup.js';

@@ -1,6 +1,6 @@
 // `keelson ps`: containers, newest first; exited ones too with -a.
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { socketOption } from './client-options.js';
 import { ageOf, formatTable, outputOption, printAs } from './output.js';
 

@@ -1,7 +1,7 @@
 // `keelson rm POD|CONTAINER...`: removes pods (stopping them first: their containers go too,
 // and the volume dirs `keelson run` made), or stopped containers (-f stops them first).
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import { removePod } from '../run/runner.js';
 import { socketOption } from './client-options.js';

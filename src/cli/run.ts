@@ -2,7 +2,7 @@
 // the daemon, prints each pod's id, IP and published ports, and with -f follows the logs.
 import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { runPod, type StartedPod } from '../run/runner.js';
 import { readKeySource } from '../run/volumes.js';
 import { followLog, newestAttemptLog, type LogLine } from '../run/cri-log.js';

@@ -1,7 +1,7 @@
 // `keelson stats`: CPU and memory of running containers, a live table (every 2 s) or one shot
 // with --no-stream. CPU % is the usage between two samples a second apart.
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import type { ContainerStats } from '../cri/generated/cri-types.js';
 import { humanSize } from './images.js';
 import { socketOption } from './client-options.js';

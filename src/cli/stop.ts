@@ -1,7 +1,7 @@
 // `keelson stop POD|CONTAINER...`: stops pods (their containers and network; kept until rm),
 // or single containers. A stopped pod is no longer supervised.
 import type { Command } from 'commander';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { NotFoundError } from '../errors.js';
 import { socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';

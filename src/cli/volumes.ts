@@ -1,7 +1,7 @@
 // `keelson plugins` and `keelson volume create|ls|rm|expand`: the daemon's CSI plugins and
 // named volumes, through the keelson-only keelson.v1.Volumes service on the CRI socket.
 import type { Command } from 'commander';
-import { VolumesClient } from '../cri/csi-volumes.js';
+import { VolumesClient } from '../client/volumes.js';
 import { InvalidArgumentError } from '../errors.js';
 import { bytesOf } from '../kube/quantity.js';
 import { explainClientError, socketOption } from './client-options.js';

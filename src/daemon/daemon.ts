@@ -13,14 +13,14 @@ import { prepareSocketPath } from './socket-path.js';
 import { startSandboxService } from './sandbox-wiring.js';
 import { createImageService } from './image-wiring.js';
 import { startContainerService } from './container-wiring.js';
-import { imageImportImplementation, imageImportService } from '../cri/image-import.js';
+import { imageImportImplementation, imageImportService } from '../keelson-api/image-import.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { supervisorImplementation, supervisorService } from '../cri/supervisor-status.js';
+import { supervisorImplementation, supervisorService } from '../keelson-api/supervisor-status.js';
 import { startStreamServer } from './stream-wiring.js';
 import { CsiService } from '../csi/service.js';
 import { PodService } from '../pod/service.js';
 import { runtimeRegistryFromConfig } from '../runtime/registry.js';
-import { volumesImplementation, volumesService } from '../cri/csi-volumes.js';
+import { volumesImplementation, volumesService } from '../keelson-api/volumes.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */

@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { CriClient } from '../cri/client.js';
+import type { CriClient } from '../client/cri.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, Pod } from '../kube/pod-types.js';
 import { containerConfig, podKey, sandboxConfig, withDefaults, type EnvSources } from './pod-config.js';
-import { VolumesClient } from '../cri/csi-volumes.js';
+import { VolumesClient } from '../client/volumes.js';
 import { csiVolumeRequests, mountsOf, podVolumeDir, prepareVolumes, removeVolumes, type PreparedVolumes, type VolumeSources } from './volumes.js';
 
 /** Annotation naming the pod's volume dir, so `rm` and `down` can remove it. */

@@ -9,7 +9,6 @@ import type { Mount, MountPropagation } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
 import { bytesOf } from '../kube/quantity.js';
-import { mount, umount } from '../native.js';
 import type { PodVolumeRequest } from '../csi/node-volumes.js';
 
 /** Bounded like manifests: a configMap or secret file is read whole. */
@@ -114,6 +113,8 @@ async function prepareOne(v: VolumeSpec, i: number, base: string, src: VolumeSou
   await chmod(dir, 0o777);
   if (v.emptyDir?.medium === 'Memory') {
     const size = v.emptyDir.sizeLimit !== undefined ? bytesOf(v.emptyDir.sizeLimit, `${where}.emptyDir.sizeLimit`) : 0;
+    // The native addon is loaded on demand: every CLI command loads this module, few mount.
+    const { mount } = await import('../native.js');
     await mount('tmpfs', dir, 'tmpfs', ['nosuid', 'nodev'], `mode=0777${size > 0 ? `,size=${size}` : ''}`);
   }
   return dir;
@@ -135,6 +136,7 @@ export async function prepareVolumes(pod: Pod, base: string, src: VolumeSources)
 /** Unmounts tmpfs volumes and removes the pod's volume dir; a missing dir is fine. */
 export async function removeVolumes(base: string): Promise<void> {
   if (!statSync(base, { throwIfNoEntry: false })) return;
+  const { umount } = await import('../native.js');
   const entries = readdirSync(base, { withFileTypes: true });
   for (const e of entries) {
     const dir = join(base, e.name);

@@ -5,7 +5,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectCri, type CriClient } from '../../../src/cri/client.js';
+import { connectCri, type CriClient } from '../../../src/client/cri.js';
 import { containerHandlers } from '../../../src/cri/container-handlers.js';
 import type { ContainerEventResponse } from '../../../src/cri/generated/cri-types.js';
 import { CriServer } from '../../../src/cri/server.js';

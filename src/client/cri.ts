@@ -1,6 +1,7 @@
+// The CRI client: a typed client of the RuntimeService and ImageService on the socket, for the CLI and tests.
 import * as grpc from '@grpc/grpc-js';
-import type { ImageServiceMethods, RuntimeServiceMethods } from './generated/cri-types.js';
-import { criServices } from './proto.js';
+import type { ImageServiceMethods, RuntimeServiceMethods } from '../cri/generated/cri-types.js';
+import { criServices } from '../cri/proto.js';
 
 type Unary<S> = {
   [M in keyof S]: S[M] extends { requestStream: false; responseStream: false } ? M : never;

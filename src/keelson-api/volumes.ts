@@ -1,22 +1,15 @@
-// keelson.v1.Volumes: the CLI's door to the daemon's CSI side (`keelson plugins`,
-// `keelson volume ...`, and `keelson run`/`rm` publishing a pod's CSI volumes). JSON messages;
-// requests are checked here, since the CLI's JSON is as untrusted as any wire input.
+// keelson.v1.Volumes, daemon side (definition in ./definitions.ts): the CLI's door to the
+// daemon's CSI side (`keelson plugins`, `keelson volume ...`, and `keelson run`/`rm` publishing a
+// pod's CSI volumes). JSON messages; requests are checked here, since the CLI's JSON is as
+// untrusted as any wire input.
 import type * as grpc from '@grpc/grpc-js';
 import type { CsiService } from '../csi/service.js';
-import type { PodRef, PodVolumeRequest, PodVolumeSource } from '../csi/node-volumes.js';
-import type { PluginView } from '../csi/registry.js';
-import type { VolumeView } from '../csi/named-volumes.js';
-import type { NamedVolume } from '../csi/store.js';
+import type { PodVolumeSource } from '../csi/node-volumes.js';
 import { InvalidArgumentError } from '../errors.js';
-import { callJsonService, jsonServiceDefinition, jsonServiceImplementation } from './json-service.js';
+import type { PublishPodVolumesRequest } from './definitions.js';
+import { jsonServiceImplementation } from './json-service.js';
 
-const METHODS = ['Plugins', 'CreateVolume', 'ListVolumes', 'RemoveVolume', 'ExpandVolume', 'PublishPodVolumes', 'UnpublishPodVolumes'] as const;
-export const volumesService = jsonServiceDefinition('keelson.v1.Volumes', METHODS);
-
-export interface PublishPodVolumesRequest {
-  pod: PodRef;
-  volumes: PodVolumeRequest[];
-}
+export { volumesService } from './definitions.js';
 
 function record(v: unknown, where: string): Record<string, unknown> {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new InvalidArgumentError(`${where} must be an object`);
@@ -93,42 +86,4 @@ export function volumesImplementation(csi: CsiService): grpc.UntypedServiceImple
       return {};
     },
   });
-}
-
-/** The CLI side of keelson.v1.Volumes. */
-export class VolumesClient {
-  constructor(private readonly socket: string) {}
-
-  async plugins(): Promise<PluginView[]> {
-    return (await this.#call<{ plugins?: PluginView[] }>('Plugins', {})).plugins ?? [];
-  }
-
-  async create(name: string, driver: string, sizeBytes: number, parameters: Record<string, string>): Promise<NamedVolume> {
-    return (await this.#call<{ volume: NamedVolume }>('CreateVolume', { name, driver, sizeBytes, parameters }, 600_000)).volume;
-  }
-
-  async list(): Promise<VolumeView[]> {
-    return (await this.#call<{ volumes?: VolumeView[] }>('ListVolumes', {})).volumes ?? [];
-  }
-
-  async remove(name: string): Promise<void> {
-    await this.#call('RemoveVolume', { name }, 600_000);
-  }
-
-  async expand(name: string, sizeBytes: number): Promise<NamedVolume> {
-    return (await this.#call<{ volume: NamedVolume }>('ExpandVolume', { name, sizeBytes }, 600_000)).volume;
-  }
-
-  async publishPod(request: PublishPodVolumesRequest): Promise<Map<string, string>> {
-    const answer = await this.#call<{ paths?: Record<string, string> }>('PublishPodVolumes', request, 600_000);
-    return new Map(Object.entries(answer.paths ?? {}));
-  }
-
-  async unpublishPod(podUid: string): Promise<void> {
-    await this.#call('UnpublishPodVolumes', { podUid }, 600_000);
-  }
-
-  #call<T>(method: string, request: unknown, timeoutMs?: number): Promise<T> {
-    return callJsonService<T>(this.socket, volumesService, method, request, timeoutMs);
-  }
 }
