@@ -68,7 +68,25 @@ export class ContainerService extends ContainerQueries {
       else this.refreshFromWatcher(id);
     });
     await this.sweepOrphans();
-    for (const record of this.store.list()) await this.refresh(record);
+    for (const record of this.store.list()) await this.reconcileWithRuntime(record);
+  }
+
+  /**
+   * A record that is not terminal is checked against the OCI runtime's own state: a daemon
+   * killed inside StartContainer after `runc start` took effect left CREATED on a running
+   * container. Exits are read from the monitor's exit file as always.
+   */
+  private async reconcileWithRuntime(record: ContainerRecord): Promise<void> {
+    const current = await this.refresh(record);
+    if (current.state !== 'created' || !this.opts.runtimes.has(current.runtimeHandler)) return;
+    const state = await this.runtimeFor(current.runtimeHandler).state(current.id).catch(() => null);
+    if (state?.status === 'running') this.markStarted(current, 'found running at start-up');
+  }
+
+  private markStarted(record: ContainerRecord, why: string): void {
+    this.opts.log.info({ id: record.id }, `container ${why}: recorded as running`);
+    this.store.update({ ...record, state: 'running', startedAt: nowNs() });
+    this.publish(record, 'started');
   }
 
   /**
@@ -224,9 +242,16 @@ export class ContainerService extends ContainerQueries {
   private async startNow(id: string): Promise<void> {
     const record = await this.refreshed(id);
     if (record.state !== 'created') throw new FailedPreconditionError(`container ${id} is ${record.state}, not created`);
+    const runtime = this.runtimeFor(record.runtimeHandler);
     try {
-      await this.runtimeFor(record.runtimeHandler).start(id);
+      await runtime.start(id);
     } catch (err) {
+      // Started already (a retry after a daemon died inside an earlier start): that is success.
+      const state = await runtime.state(id).catch(() => null);
+      if (state?.status === 'running') {
+        this.markStarted(record, 'already started by the runtime');
+        return;
+      }
       this.store.update({ ...record, state: 'exited', exitCode: 128, finishedAt: nowNs(), reason: 'StartError', message: messageOf(err) });
       throw err;
     }

@@ -1,18 +1,17 @@
 import type { ContainerService } from '../container/service.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { StopContainerRequest, StopContainerResponse } from './generated/cri-types.js';
 
-/** Stopping an unknown or already stopped container is not an error (kubelet retries). */
+/**
+ * Stopping an already stopped container is not an error (kubelet retries); an unknown id is
+ * NotFound, as containerd answers (RemoveContainer of an unknown id is the idempotent one).
+ */
 export function containerStop(service: ContainerService) {
   return async (req: StopContainerRequest): Promise<StopContainerResponse> => {
     if (!req.container_id) throw new InvalidArgumentError('container_id is required');
     const timeout = Number(req.timeout ?? '0');
     if (!Number.isFinite(timeout) || timeout < 0) throw new InvalidArgumentError(`timeout "${req.timeout}" must be >= 0`);
-    try {
-      await service.stop(service.resolveId(req.container_id), timeout);
-    } catch (err) {
-      if (!(err instanceof NotFoundError)) throw err;
-    }
+    await service.stop(service.resolveId(req.container_id), timeout);
     return {};
   };
 }

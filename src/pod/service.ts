@@ -56,10 +56,12 @@ export class PodService {
     return this.#locks.run(id, () => this.opts.containers.create(id, request));
   }
 
-  /** Stops the pod's containers (SIGKILL: kubelet stopped them gracefully before), then the sandbox. Idempotent. */
+  /**
+   * Stops the pod's containers (SIGKILL: kubelet stopped them gracefully before), then the
+   * sandbox. Stopping a stopped pod is fine; an unknown id is NotFound, as containerd answers.
+   */
   async stopPod(idOrPrefix: string): Promise<void> {
-    const id = this.#resolveOrNull(idOrPrefix);
-    if (id === null) return; // already removed: Stop is idempotent
+    const id = this.opts.sandboxes.resolve(idOrPrefix).id;
     await this.#locks.run(id, async () => {
       const record = this.opts.sandboxes.get(id);
       if (record) await this.#stopLocked(record);

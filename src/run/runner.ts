@@ -2,6 +2,7 @@
 // images (by pull policy), the sandbox, init containers to completion in order, then the app
 // containers. A failure undoes the pod. Restarts and probes after that are the daemon's
 // supervisor's (src/supervisor/), which finds the pod by its POD_SPEC_ANNOTATION.
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -141,7 +142,10 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
 /** Stops and removes a sandbox (its containers go with it) and the volumes the CLI made for it. */
 export async function removePod(client: CriClient, podId: string): Promise<void> {
   const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId }).catch(() => ({ status: null }))).status;
-  await client.runtime.call('StopPodSandbox', { pod_sandbox_id: podId });
+  // A pod removed meanwhile answers NotFound to Stop; Remove then has nothing left to do.
+  await client.runtime.call('StopPodSandbox', { pod_sandbox_id: podId }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== grpcStatus.NOT_FOUND) throw err;
+  });
   await client.runtime.call('RemovePodSandbox', { pod_sandbox_id: podId });
   const dir = status?.annotations?.[VOLUME_DIR_ANNOTATION];
   if (dir && dir.includes('/pod-volumes/')) await removeVolumes(dir);

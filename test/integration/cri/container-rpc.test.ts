@@ -73,6 +73,8 @@ describe('container RPCs', () => {
     await client.runtime.call('StopContainer', { container_id: id, timeout: '0' });
     await client.runtime.call('RemoveContainer', { container_id: id });
     await client.runtime.call('RemoveContainer', { container_id: id });
+    // Stop of a removed (unknown) container is NotFound, as containerd answers; Remove stays idempotent.
+    await expect(client.runtime.call('StopContainer', { container_id: id, timeout: '0' })).rejects.toMatchObject({ code: 5 });
 
     await waitFor(async () => events.length >= 4);
     stream.cancel();

@@ -326,7 +326,9 @@ describe('pod sandboxes on a CNI bridge network', () => {
     expect(s.status?.state).toBe('SANDBOX_NOTREADY');
     await daemon.client.runtime.call('RemovePodSandbox', { pod_sandbox_id: id });
     await daemon.client.runtime.call('RemovePodSandbox', { pod_sandbox_id: id });
-    await daemon.client.runtime.call('StopPodSandbox', { pod_sandbox_id: id });
+    // Removed is gone: Stop of an unknown id is NotFound, as containerd answers.
+    const gone = await grpcError(daemon.client.runtime.call('StopPodSandbox', { pod_sandbox_id: id }));
+    expect(gone.code).toBe(grpcStatus.NOT_FOUND);
     expect(entries(join(daemon.state, 'sandboxes'))).not.toContain(id);
     const empty = await grpcError(daemon.client.runtime.call('StopPodSandbox', { pod_sandbox_id: '' }));
     expect(empty.code).toBe(grpcStatus.INVALID_ARGUMENT);

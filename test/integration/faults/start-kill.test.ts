@@ -1,0 +1,83 @@
+// The daemon killed (SIGKILL) inside StartContainer right after `runc start` took effect: the
+// runtime handler "hold" is runc behind a wrapper that, after a real `runc start`, writes its
+// pid to a marker file and waits, so the kill lands at that exact step. After a restart the
+// container must be listed as running, answer exec, stop when told, and a retried
+// StartContainer must succeed without marking it exited.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findExecutable } from '../../../src/runtime/find-executable.js';
+import { startKeelson } from '../../fixtures/daemon.js';
+import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
+import { podConfig } from '../../fixtures/sandbox.js';
+
+let env: PodEnv;
+const dir = mkdtempSync(join(tmpdir(), 'keelson-hold-runc-'));
+const marker = join(dir, 'started');
+const wrapper = join(dir, 'hold-runc');
+let configToml = '';
+
+beforeAll(async () => {
+  const runc = findExecutable('runc') as string;
+  writeFileSync(wrapper, [
+    '#!/bin/sh',
+    'for a in "$@"; do',
+    `  if [ "$a" = start ]; then ${runc} "$@" || exit $?; echo $$ > ${marker}; sleep 60; exit 0; fi`,
+    'done',
+    `exec ${runc} "$@"`,
+    '',
+  ].join('\n'));
+  chmodSync(wrapper, 0o755);
+  configToml = `[runtime.handlers.hold]\npath = "${wrapper}"\n`;
+  env = await PodEnv.start({}, { configToml });
+});
+
+afterAll(async () => {
+  await env?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('kill -9 inside StartContainer after runc start', () => {
+  it('finds the container running after a restart, and a retried start succeeds', async () => {
+    const rt = () => env.daemon.client.runtime;
+    const config = podConfig({ log_directory: join(env.logRoot, 'hold') });
+    const podId = (await rt().call('RunPodSandbox', { config, runtime_handler: 'hold' })).pod_sandbox_id ?? '';
+    const pod = { id: podId, config };
+    const id = await env.createContainer(pod, env.container('held', ['sleep', '3600']));
+    const start = rt().call('StartContainer', { container_id: id }).catch((e: unknown) => e);
+    await waitFor('runc start to have taken effect', async () => (existsSync(marker) ? true : undefined));
+    await env.daemon.kill();
+    process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL'); // the wrapper, by its pid
+    expect(await start).toBeInstanceOf(Error);
+
+    env.daemon = await startKeelson({ base: env.daemon.base, configToml });
+    const status = await rt().call('ContainerStatus', { container_id: id });
+    expect(status.status?.state).toBe('CONTAINER_RUNNING');
+    expect(await env.exec(id, ['echo', 'alive'])).toMatchObject({ code: 0, out: 'alive\n' });
+    // A retried start (kubelet's) answers success and leaves it running.
+    await rt().call('StartContainer', { container_id: id }).catch(() => undefined);
+    expect((await rt().call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_RUNNING');
+    await rt().call('StopContainer', { container_id: id, timeout: '0' });
+    expect((await rt().call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_EXITED');
+    await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
+    await rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
+    expect((await rt().call('ListContainers', {})).containers ?? []).toEqual([]);
+  });
+
+  it('a start whose runc start already happened answers success', async () => {
+    // The same wrapper, but the daemon survives: runc start is run twice (once by hand).
+    const rt = env.daemon.client.runtime;
+    rmSync(marker, { force: true });
+    const config = podConfig({ log_directory: join(env.logRoot, 'twice') });
+    const podId = (await rt.call('RunPodSandbox', { config })).pod_sandbox_id ?? '';
+    const id = await env.createContainer({ id: podId, config }, env.container('twice', ['sleep', '3600']));
+    const runc = findExecutable('runc') as string;
+    const { execFileSync } = await import('node:child_process');
+    execFileSync(runc, ['--root', join(env.daemon.state, 'runtimes', 'runc'), 'start', id]);
+    await rt.call('StartContainer', { container_id: id });
+    expect((await rt.call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_RUNNING');
+    await rt.call('StopPodSandbox', { pod_sandbox_id: podId });
+    await rt.call('RemovePodSandbox', { pod_sandbox_id: podId });
+  });
+});
