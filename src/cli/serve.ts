@@ -7,7 +7,7 @@ export interface ServeFlags extends ConfigOverrides {
   config?: string;
 }
 
-/** Runs the daemon until SIGTERM or SIGINT; a second signal exits at once. */
+/** Runs the daemon until SIGTERM or SIGINT; a second signal exits at once, still removing the socket and closing the database. */
 export async function serve(flags: ServeFlags): Promise<void> {
   const config = await loadConfig({
     path: flags.config ?? DEFAULT_CONFIG_PATH,
@@ -18,7 +18,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const daemon = await startDaemon(config, log);
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
+    if (stopping) {
+      daemon.abort();
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     daemon.stop().then(

@@ -1,4 +1,5 @@
 // Builds the image service from the config (kept apart from daemon.ts so that file stays small).
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ImageService } from '../image/image-service.js';
@@ -12,6 +13,8 @@ export function pullProgressDir(state: string): string {
 
 export async function createImageService(config: Config, db: Db, log: Logger): Promise<ImageService> {
   const s = config.image;
+  // No pull is in flight at start: progress files there were left by a daemon that stopped mid-pull.
+  await rm(pullProgressDir(config.state), { recursive: true, force: true });
   const images = new ImageService({
     root: config.root,
     db,

@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/service.js';
 import { StreamServer } from '../stream/server.js';
 
-export async function startStreamServer(config: Config, containers: ContainerService, sandboxes: SandboxService, log: Logger): Promise<StreamServer> {
+export async function startStreamServer(config: Config, containers: ContainerService, sandboxes: SandboxService, scratchDir: string,
+  log: Logger): Promise<StreamServer> {
   const s = config.stream;
   const server = new StreamServer({
     address: s.address,
@@ -18,6 +19,7 @@ export async function startStreamServer(config: Config, containers: ContainerSer
     backend: {
       execCommandLine: (id, cmd, tty, pidFile) => containers.execCommandLine(id, cmd, tty, pidFile),
       attachTarget: (id) => containers.attachTarget(id),
+      scratchDir,
       sandboxNetns(sandboxId) {
         const record = sandboxes.get(sandboxId);
         if (!record || record.state !== 'SANDBOX_READY') throw new FailedPreconditionError(`pod sandbox ${sandboxId} is not ready`);

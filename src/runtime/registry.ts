@@ -4,6 +4,7 @@
 // and pod infra processes use the same handlers with separate exit dirs, so the container
 // service never mistakes an infra exit for a container's.
 
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -28,12 +29,26 @@ export class RuntimeRegistry {
 
   constructor(readonly opts: RuntimeRegistryOptions) {
     for (const [name, binary] of Object.entries(opts.handlers)) {
-      const runc = new RuncCli(binary, this.runtimeRoot(name));
+      const runc = new RuncCli(binary, this.runtimeRoot(name), this.scratchDir);
       this.#runtimes.set(name, {
         containers: new ConmonRuntime(opts.conmonPath, runc, this.exitDir('containers')),
         infra: new ConmonRuntime(opts.conmonPath, runc, this.exitDir('infra')),
       });
     }
+  }
+
+  /** Per-call files of runc exec/update and of streaming execs; emptied by init(). */
+  get scratchDir(): string {
+    return join(this.opts.state, 'exec');
+  }
+
+  /**
+   * Empties the scratch dir: no call is in flight when the daemon starts, so whatever is
+   * there was left by a daemon that was killed mid-call.
+   */
+  async init(): Promise<void> {
+    await rm(this.scratchDir, { recursive: true, force: true });
+    await mkdir(this.scratchDir, { recursive: true, mode: 0o700 });
   }
 
   /** Handler names that can run, in config order. */

@@ -3,7 +3,7 @@
 // Every call names keelson's own runtime root, so the host's default root is never touched.
 
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -12,7 +12,14 @@ import { killProcessTree } from './process-tree.js';
 import type { ExecOptions, ExecResult, RuntimeStatus } from './runtime.js';
 
 export class RuncCli {
-  constructor(readonly binary: string, readonly root: string) {}
+  /** @param scratchDir where per-call files (pid files, resources JSON) go: keelson's own, emptied at start */
+  constructor(readonly binary: string, readonly root: string, readonly scratchDir: string = tmpdir()) {}
+
+  /** A fresh dir for one call's files (the scratch dir itself made on first use). */
+  async #scratch(prefix: string): Promise<string> {
+    await mkdir(this.scratchDir, { recursive: true, mode: 0o700 });
+    return mkdtemp(join(this.scratchDir, prefix));
+  }
 
   /** The arguments that come before the subcommand. */
   globalArgs(): string[] {
@@ -58,7 +65,7 @@ export class RuncCli {
   }
 
   async update(id: string, resources: object): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'keelson-update-'));
+    const dir = await this.#scratch('keelson-update-');
     try {
       const file = join(dir, 'resources.json');
       await writeFile(file, JSON.stringify(resources));
@@ -80,7 +87,7 @@ export class RuncCli {
    * under a container init that does not reap (busybox top, as in the CRI validation suite).
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
-    const dir = await mkdtemp(join(tmpdir(), 'keelson-exec-'));
+    const dir = await this.#scratch('keelson-exec-');
     const pidFile = join(dir, 'pid');
     try {
       const child = spawn(this.binary, [...this.globalArgs(), 'exec', '--pid-file', pidFile, id, ...opts.cmd], {

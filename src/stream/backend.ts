@@ -8,4 +8,9 @@ export interface StreamBackend {
   attachTarget(containerId: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }>;
   /** The pinned network namespace of a ready sandbox, null for host network (throws when not ready). */
   sandboxNetns(sandboxId: string): string | null;
+  /**
+   * Where an exec keeps its pid file: the daemon's own state dir (emptied at start, so a kill
+   * leaves nothing behind for good); the system temp dir when not given.
+   */
+  scratchDir?: string;
 }

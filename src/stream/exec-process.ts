@@ -4,7 +4,7 @@
 // sends. The exec'd process's host pid (runc --pid-file) lets a disconnect SIGKILL it: runc
 // cannot forward SIGKILL.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
@@ -40,7 +40,9 @@ export async function startExec(
   backend: StreamBackend, req: ExecRequest, onOutput: (stream: OutputStream, data: Buffer) => void,
   initialSize?: { width: number; height: number },
 ): Promise<ExecProcess> {
-  const dir = await mkdtemp(join(tmpdir(), 'keelson-exec-'));
+  const scratch = backend.scratchDir ?? tmpdir();
+  await mkdir(scratch, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(join(scratch, 'keelson-exec-'));
   const pidFile = join(dir, 'pid');
   let started: ExecProcess;
   try {

@@ -142,6 +142,27 @@ describe('daemon lifecycle', () => {
     expect(d.logs()).toContain('keelson stopped');
   });
 
+  it('a second SIGTERM exits at once yet still removes the socket and closes the database', async () => {
+    const d = await startKeelson();
+    cleanup.push(() => d.destroy());
+    // An open event stream keeps the graceful stop waiting for its 5 s grace.
+    const raw = d.client.runtime.raw as unknown as Record<string, (req: object) => { on(e: string, f: () => void): void; cancel(): void }>;
+    const events = raw.GetContainerEvents?.call(d.client.runtime.raw, {});
+    events?.on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => d.process.once('exit', (code) => r(code)));
+    const started = Date.now();
+    d.process.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    d.process.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(existsSync(d.socket)).toBe(false);
+    // Closed: SQLite checkpoints the write-ahead log into the database and deletes it.
+    expect(existsSync(join(d.root, 'keelson.db-wal'))).toBe(false);
+    expect(d.logs()).toContain('keelson stopped at once');
+  });
+
   it('replaces the stale socket left by a killed daemon', async () => {
     const first = await startKeelson();
     await first.kill();
