@@ -64,10 +64,20 @@ export function httpRequest(url: URL, opts: HttpOptions): Promise<HttpResponse> 
     req.on('response', (res) => {
       clearTimeout(connectTimer);
       // The idle timeout keeps watching the body: a stalled stream errors instead of hanging.
-      res.socket.setTimeout(opts.idleTimeoutMs, () => {
+      // The listener goes when the body ends: setTimeout(0) alone would leave it on the
+      // keep-alive socket, one more (pinning its response) for every request it serves.
+      const socket = res.socket;
+      const onIdle = (): void => {
         res.destroy(new TransportError(`download from ${url.host} stalled: no data for ${opts.idleTimeoutMs} ms`));
-      });
-      res.on('end', () => res.socket?.setTimeout(0));
+      };
+      socket.setTimeout(opts.idleTimeoutMs);
+      socket.on('timeout', onIdle);
+      const release = (): void => {
+        socket.setTimeout(0);
+        socket.off('timeout', onIdle);
+      };
+      res.once('end', release);
+      res.once('close', release);
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
     req.end();
