@@ -98,7 +98,14 @@ export class ContentStore {
             opts.onNetworkBytes?.(chunk.length);
             yield chunk;
           }
-          if (offset < size) throw new TransportError(`${opts.what}: download ended at ${offset} of ${size} bytes`);
+          if (offset < size) {
+            // A whole answer that still falls short is the registry's blob, not a cut line:
+            // no Range can fetch bytes the registry does not have.
+            if ((body as Readable & { complete?: boolean }).complete === true) {
+              throw new KeelsonError('FailedPrecondition', `${opts.what}: the registry's blob ended at ${offset} of the ${size} bytes its descriptor says`);
+            }
+            throw new TransportError(`${opts.what}: download ended at ${offset} of ${size} bytes`);
+          }
         } catch (err) {
           const broken = err instanceof TransportError || isConnectionError(err);
           if (!broken || failures >= opts.retries) throw err;

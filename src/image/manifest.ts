@@ -84,6 +84,9 @@ export interface ImageConfig {
   history?: unknown[];
 }
 
+/** Layers one image may have (Docker's and containerd's practical limit: overlay lowerdirs). */
+export const MAX_LAYERS = 127;
+
 const digest = { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } as const;
 const descriptor = {
   type: 'object',
@@ -110,7 +113,7 @@ const validateManifest = ajv.compile<ImageManifest>({
     schemaVersion: { const: 2 },
     mediaType: { type: 'string' },
     config: descriptor,
-    layers: { type: 'array', items: descriptor, maxItems: 127 },
+    layers: { type: 'array', items: descriptor, maxItems: MAX_LAYERS },
   },
 });
 const validateIndex = ajv.compile<ImageIndex>({
@@ -144,7 +147,7 @@ const validateConfig = ajv.compile<ImageConfig>({
     rootfs: {
       type: 'object',
       required: ['type', 'diff_ids'],
-      properties: { type: { const: 'layers' }, diff_ids: { type: 'array', items: digest, maxItems: 127 } },
+      properties: { type: { const: 'layers' }, diff_ids: { type: 'array', items: digest, maxItems: MAX_LAYERS } },
     },
   },
 });
@@ -184,8 +187,13 @@ export function parseManifest(data: Buffer, headerMediaType: string, what: strin
   }
   switch (mediaType) {
     case MediaTypes.ociManifest:
-    case MediaTypes.dockerManifest:
+    case MediaTypes.dockerManifest: {
+      const layers = (JSON.parse(data.toString('utf8')) as { layers?: unknown }).layers;
+      if (Array.isArray(layers) && layers.length > MAX_LAYERS) {
+        throw new KeelsonError('FailedPrecondition', `${what} has ${layers.length} layers, more than keelson's limit of ${MAX_LAYERS} (the overlay mount's own bound)`);
+      }
       return { kind: 'image', manifest: parseJson(data, what, validateManifest) };
+    }
     case MediaTypes.ociIndex:
     case MediaTypes.dockerList:
       return { kind: 'index', index: parseJson(data, what, validateIndex) };

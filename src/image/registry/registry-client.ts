@@ -190,6 +190,8 @@ export class RegistrySession {
         throw new KeelsonError('NotFound', `${what} not found in ${this.where} (HTTP 404)${suffix}`);
       case 429:
         throw new KeelsonError('ResourceExhausted', `${what}: ${this.where} is rate limiting (HTTP 429)${suffix}`);
+      case 416:
+        throw new KeelsonError('FailedPrecondition', `${what}: ${this.where} has no bytes at the range asked for (HTTP 416): the blob is shorter than its descriptor says${suffix}`);
       default:
         throw new KeelsonError('Unavailable', `${what}: ${this.where} answered HTTP ${res.status}${suffix}`);
     }
