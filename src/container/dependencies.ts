@@ -30,6 +30,8 @@ export type PidMode = 'container' | 'pod' | 'node';
 
 export interface SandboxView {
   id: string;
+  /** The pod's hostname (the containers' HOSTNAME). */
+  hostname: string;
   metadata: { name: string; namespace: string; uid: string; attempt: number };
   state: SandboxState;
   runtimeHandler: string;

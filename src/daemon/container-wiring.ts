@@ -32,6 +32,7 @@ function pidModeOf(record: SandboxRecord): PidMode {
 export function sandboxView(record: SandboxRecord): SandboxView {
   return {
     id: record.id,
+    hostname: record.hostname,
     metadata: record.metadata,
     state: record.state,
     runtimeHandler: record.runtimeHandler,

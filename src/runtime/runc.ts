@@ -77,7 +77,8 @@ export class RuncCli {
 
   /** The command line of an interactive `runc exec` (the streaming server runs it). */
   execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] } {
-    return { file: this.binary, args: [...this.globalArgs(), 'exec', ...(tty ? ['--tty'] : []), '--pid-file', pidFile, id, ...cmd] };
+    // A terminal gets TERM=xterm, as containerd gives a TTY exec.
+    return { file: this.binary, args: [...this.globalArgs(), 'exec', ...(tty ? ['--tty', '--env', 'TERM=xterm'] : []), '--pid-file', pidFile, id, ...cmd] };
   }
 
   /**

@@ -52,7 +52,12 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const privileged = sec.privileged;
 
   const args = mergeArgs(image, request.command, request.args);
-  const env = mergeEnv(image, request.envs, [{ key: 'HOME', value: user.home || '/' }]);
+  // Defaults the image or the request may override, as containerd sets them.
+  const env = mergeEnv(image, request.envs, [
+    { key: 'HOME', value: user.home || '/' },
+    { key: 'HOSTNAME', value: sandbox.hostname },
+    ...(request.tty ? [{ key: 'TERM', value: 'xterm' }] : []),
+  ]);
   const cwd = resolveWorkingDir(image, request.workingDir);
 
   const userMounts = criMounts(request.mounts);

@@ -303,3 +303,20 @@ describe('run_as_group needs a user (item 9)', () => {
     });
   });
 });
+
+describe('the environment containerd gives (issue 15 item 19)', () => {
+  it('sets HOSTNAME to the pod hostname, and TERM=xterm for a TTY container', async () => {
+    await withPod(async (pod) => {
+      const tty = await env.startContainer(pod, env.container('tty', sleeper, { tty: true }));
+      const plain = await env.startContainer(pod, env.container('plain', sleeper));
+      const environ = async (id: string): Promise<string[]> =>
+        (await env.exec(id, ['sh', '-c', 'tr "\\0" "\\n" < /proc/1/environ'])).out.split('\n');
+      const ttyEnv = await environ(tty);
+      expect(ttyEnv).toContain('TERM=xterm');
+      expect(ttyEnv).toContain(`HOSTNAME=${pod.config.hostname}`);
+      const plainEnv = await environ(plain);
+      expect(plainEnv).toContain(`HOSTNAME=${pod.config.hostname}`);
+      expect(plainEnv.some((e) => e.startsWith('TERM='))).toBe(false);
+    });
+  });
+});

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxView } from '../../../src/container/dependencies.js';
 import { resolveLogPath } from '../../../src/container/logs.js';
 import { buildSpec, type SpecInput } from '../../../src/container/spec/build.js';
+import { RuncCli } from '../../../src/runtime/runc.js';
 import { ALL_CAPABILITIES, buildCapabilities, capabilitiesFromMask, DEFAULT_CAPABILITIES } from '../../../src/container/spec/capabilities.js';
 import { mergeArgs, mergeEnv, resolveWorkingDir } from '../../../src/container/spec/process.js';
 import { clampOomScoreAdj } from '../../../src/container/spec/resources.js';
@@ -190,7 +191,7 @@ describe('oom_score_adj', () => {
 
 function sandbox(): SandboxView {
   return {
-    id: 'pod1', metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 }, state: 'SANDBOX_READY', runtimeHandler: 'runc',
+    id: 'pod1', hostname: 'p', metadata: { name: 'p', namespace: 'default', uid: 'u', attempt: 0 }, state: 'SANDBOX_READY', runtimeHandler: 'runc',
     namespaces: { net: '/run/ns/net', ipc: '/run/ns/ipc', uts: null }, pidMode: 'container', podPidNamespace: null,
     cgroupParent: '/kubepods/pod1', files: { hostname: '/p/hostname', hosts: '/p/hosts', resolvConf: '/p/resolv.conf', shm: '/p/shm' },
     logDirectory: '/logs', labels: {}, annotations: {},
@@ -227,7 +228,7 @@ describe('the whole spec', () => {
     expect(spec.linux.maskedPaths).toContain('/proc/kcore');
     expect(spec.linux.readonlyPaths).toContain('/proc/sys');
     expect(spec.linux.cgroupsPath).toBe('/kubepods/pod1/keelson-abc');
-    expect(spec.process.env).toEqual(['PATH=/bin', 'HOME=/home/user']);
+    expect(spec.process.env).toEqual(['PATH=/bin', 'HOME=/home/user', 'HOSTNAME=p']);
     expect(spec.process.noNewPrivileges).toBe(true);
     expect(spec.linux.seccomp?.defaultAction).toBe('SCMP_ACT_ERRNO');
     expect(spec.linux.resources.devices?.[0]).toEqual({ allow: false, access: 'rwm' });
@@ -266,6 +267,18 @@ describe('the whole spec', () => {
     expect(spec.linux.maskedPaths).toEqual([]);
     expect(spec.mounts.find((m) => m.destination === '/sys')?.options).toContain('rw');
     expect(spec.linux.resources.devices).toEqual([{ allow: true, access: 'rwm' }]);
+  });
+  it('gives HOSTNAME, and TERM=xterm with a terminal, unless the image or request set them (as containerd)', () => {
+    const tty = buildSpec(input({ request: request({ tty: true }) })).spec.process.env;
+    expect(tty).toContain('TERM=xterm');
+    expect(tty).toContain('HOSTNAME=p');
+    expect(buildSpec(input()).spec.process.env.some((e) => e.startsWith('TERM='))).toBe(false);
+    const own = buildSpec(input({ request: request({ tty: true, envs: [{ key: 'TERM', value: 'vt100' }, { key: 'HOSTNAME', value: 'mine' }] }) })).spec.process.env;
+    expect(own).toContain('TERM=vt100');
+    expect(own).toContain('HOSTNAME=mine');
+    expect(new RuncCli('/usr/bin/runc', '/r').execCommandLine('c1', ['sh'], true, '/p').args).toEqual(
+      ['--root', '/r', 'exec', '--tty', '--env', 'TERM=xterm', '--pid-file', '/p', 'c1', 'sh']);
+    expect(new RuncCli('/usr/bin/runc', '/r').execCommandLine('c1', ['sh'], false, '/p').args).not.toContain('TERM=xterm');
   });
   it('privileged and add ALL take the capabilities the daemon holds, not every capability known', () => {
     const host = ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE' && c !== 'CAP_BPF');
