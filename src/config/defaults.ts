@@ -58,6 +58,8 @@ export function defaultConfig(): Config {
       max_layer_bytes: 64 * 1024 ** 3,
       max_layer_entries: 1_000_000,
       max_compression_ratio: 1000,
+      max_pull_bytes: 128 * 1024 ** 3,
+      min_free_bytes: 1024 ** 3,
       registries: {},
     },
     stream: {

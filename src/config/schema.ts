@@ -110,6 +110,10 @@ export interface ImageSettings {
   max_layer_entries: number;
   /** Uncompressed bytes per compressed byte a layer may reach (a bomb guard). */
   max_compression_ratio: number;
+  /** Bytes of files all layers of one pull may unpack to, together (a bomb guard no ratio slips under). */
+  max_pull_bytes: number;
+  /** Free bytes the image filesystem must keep while layers are written; a pull that would go below fails. */
+  min_free_bytes: number;
   registries: Record<string, RegistrySettings>;
 }
 
@@ -226,6 +230,8 @@ export const configSchema = {
         max_layer_bytes: { type: 'integer', minimum: 1 },
         max_layer_entries: { type: 'integer', minimum: 1 },
         max_compression_ratio: { type: 'number', minimum: 1 },
+        max_pull_bytes: { type: 'integer', minimum: 1 },
+        min_free_bytes: { type: 'integer', minimum: 0 },
         registries: {
           type: 'object',
           propertyNames: { pattern: '^[A-Za-z0-9.\\[\\]:-]+$' },

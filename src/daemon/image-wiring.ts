@@ -22,7 +22,10 @@ export async function createImageService(config: Config, db: Db, log: Logger): P
     unpackConcurrency: s.unpack_concurrency,
     ingestMaxAgeMs: s.ingest_max_age_seconds * 1000,
     progressDir: pullProgressDir(config.state),
-    limits: { maxLayerBytes: s.max_layer_bytes, maxEntries: s.max_layer_entries, maxCompressionRatio: s.max_compression_ratio },
+    limits: {
+      maxLayerBytes: s.max_layer_bytes, maxEntries: s.max_layer_entries, maxCompressionRatio: s.max_compression_ratio,
+      maxPullBytes: s.max_pull_bytes, minFreeBytes: s.min_free_bytes,
+    },
     registry: {
       registries: s.registries,
       authFile: s.auth_file,

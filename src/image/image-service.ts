@@ -24,6 +24,7 @@ import { TransportError } from './registry/http.js';
 import { RegistryClient, type RegistryClientOptions } from './registry/registry-client.js';
 import type { ImageSource } from './image-source.js';
 import { Snapshotter, treeUsage } from './snapshotter.js';
+import { PullBudget } from './unpack/budget.js';
 import { emptyDir, LowerView, settleImplicitDirs } from './unpack/lower-view.js';
 import { DigestMismatchError, unpackLayer, type LayerLimits } from './unpack/unpack.js';
 
@@ -218,9 +219,10 @@ export class ImageService {
     // Layers download and unpack in parallel; each may look at the ones below once they are
     // on disk (lower-view.ts), so each gets the promise of the one below it.
     const layersDone: Array<Promise<void>> = [];
+    const budget = new PullBudget(this.opts.limits.maxPullBytes ?? Number.MAX_SAFE_INTEGER);
     manifest.layers.forEach((layer, i) => {
       const below = { chains: chains.slice(0, i), ready: layersDone[i - 1] ?? Promise.resolve() };
-      layersDone.push(this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, progress, what));
+      layersDone.push(this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, budget, progress, what));
     });
     await Promise.all(layersDone);
 
@@ -245,7 +247,7 @@ export class ImageService {
   }
 
   async #ensureLayer(session: ImageSource, layer: Descriptor, diffId: string, chainId: string,
-    below: { chains: string[]; ready: Promise<void> }, progress: ProgressWriter, what: string): Promise<void> {
+    below: { chains: string[]; ready: Promise<void> }, budget: PullBudget, progress: ProgressWriter, what: string): Promise<void> {
     const parent = below.chains[below.chains.length - 1] ?? null;
     const p = progress.layer(layer.digest, layer.size);
     const layerWhat = `layer ${layer.digest} of ${what}`;
@@ -272,7 +274,7 @@ export class ImageService {
         });
         try {
           const request = {
-            compression, dir: fsDir, digest: layer.digest, size: layer.size, diffId, limits: this.opts.limits, what: layerWhat,
+            compression, dir: fsDir, digest: layer.digest, size: layer.size, diffId, limits: this.opts.limits, what: layerWhat, budget,
           };
           let r = await unpackLayer({ ...request, source, onBytes: (n) => { p.done = n; progress.touch(); } });
           if (fromNetwork) await this.content.commit(layer.digest);
@@ -284,6 +286,7 @@ export class ImageService {
             if (settleImplicitDirs(fsDir, r, lower) === 'unpack-again') {
               this.opts.log.info({ layer: layer.digest }, 'layer writes under a symlink of the layers below: unpacking it again through that symlink');
               await emptyDir(fsDir);
+              budget.used -= r.bytes; // written again below
               // The blob is in the content store now: read it from there.
               r = await unpackLayer({ ...request, source: createReadStream(this.content.blobPath(layer.digest)), lower });
             }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KeelsonError } from '../../errors.js';
 import { lsetxattr, makeWhiteout, mknod, NativeError } from '../../native.js';
+import { FreeSpaceFloor, type PullBudget } from './budget.js';
 import { copyDirAttributes, type LowerView } from './lower-view.js';
 import { entryComponents, RootScope } from './root-scope.js';
 import { OPAQUE_MARKER, OPAQUE_XATTR, WHITEOUT_PREFIX } from './whiteouts.js';
@@ -18,6 +19,8 @@ export interface UnpackLimits {
   /** Sum of regular file sizes in one layer. */
   maxLayerBytes: number;
   maxEntries: number;
+  /** Free bytes the filesystem must keep (0: no floor). */
+  minFreeBytes?: number;
 }
 
 /** The subset of a tar-stream header this writer reads. */
@@ -62,8 +65,12 @@ export class LayerWriter {
   bytes = 0;
 
   /** @param lower the layers below: parents this layer lacks are resolved in them (see lower-view.ts) */
-  constructor(readonly root: string, readonly limits: UnpackLimits, readonly what: string, lower: LowerView | null = null) {
+  readonly #floor: FreeSpaceFloor;
+
+  constructor(readonly root: string, readonly limits: UnpackLimits, readonly what: string, lower: LowerView | null = null,
+    readonly budget: PullBudget | null = null) {
     this.#scope = new RootScope(root, lower);
+    this.#floor = new FreeSpaceFloor(root, limits.minFreeBytes ?? 0);
   }
 
   #hostile(name: string, why: string): HostileArchiveError {
@@ -157,6 +164,8 @@ export class LayerWriter {
         const size = header.size ?? 0;
         this.bytes += size;
         if (this.bytes > this.limits.maxLayerBytes) throw this.#hostile(name, `layer holds more than ${this.limits.maxLayerBytes} bytes of files`);
+        this.budget?.take(size, this.what);
+        this.#floor.reserve(size, this.what);
         await this.#clear(rel, full, existing);
         if (!(await this.#writeFile(full, body, size, header))) await this.#attributes(full, header, false);
         return;

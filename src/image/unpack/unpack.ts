@@ -9,6 +9,7 @@ import tar from 'tar-stream';
 import { KeelsonError } from '../../errors.js';
 import type { LayerCompression } from '../manifest.js';
 import { HostileArchiveError, LayerWriter, type TarHeader, type UnpackLimits } from './tar-entries.js';
+import type { PullBudget } from './budget.js';
 import type { LowerView } from './lower-view.js';
 import { TarEndCompleter } from './tar-end.js';
 import { zstdDecompressor } from './zstd.js';
@@ -16,6 +17,8 @@ import { zstdDecompressor } from './zstd.js';
 export interface LayerLimits extends UnpackLimits {
   /** Uncompressed bytes per compressed byte (past the first MiB): a bomb guard. */
   maxCompressionRatio: number;
+  /** File bytes one pull may write across its layers. */
+  maxPullBytes?: number;
 }
 
 export interface UnpackRequest {
@@ -31,6 +34,8 @@ export interface UnpackRequest {
   onBytes?: (blobBytes: number) => void;
   /** The layers below, when they must be consulted while writing (see lower-view.ts). */
   lower?: LowerView;
+  /** File bytes the whole pull may still write (shared by its layers). */
+  budget?: PullBudget;
 }
 
 export interface UnpackResult {
@@ -92,7 +97,7 @@ export async function unpackLayer(req: UnpackRequest): Promise<UnpackResult> {
     },
   });
   const extract = tar.extract();
-  const writer = new LayerWriter(req.dir, req.limits, req.what, req.lower ?? null);
+  const writer = new LayerWriter(req.dir, req.limits, req.what, req.lower ?? null, req.budget ?? null);
   // The diff id is hashed before the end completer, over the layer's own bytes.
   const piping = pipeline(req.source, countBlob, decompressor(req.compression, req.what), countTar, new TarEndCompleter(req.what), extract);
   // Avoid an unhandled rejection while the consumer below is still running.
