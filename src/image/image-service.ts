@@ -69,7 +69,7 @@ export class ImageService {
   constructor(readonly opts: ImageServiceOptions) {
     this.store = new ImageStore(opts.db);
     this.content = new ContentStore(opts.root);
-    this.snapshots = new Snapshotter(opts.root, this.store);
+    this.snapshots = new Snapshotter(opts.root, this.store, opts.log);
     this.registry = new RegistryClient(opts.registry);
     this.#unpackSlots = new Semaphore(Math.max(1, opts.unpackConcurrency));
   }

@@ -8,7 +8,9 @@ import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError } from '../errors.js';
 import { mountOverlay, umount, NativeError } from '../native.js';
+import type { Logger } from '../logger.js';
 import type { ImageStore } from './image-store.js';
+import { TreeRemover } from './tree-removal.js';
 
 const TEMP_PREFIX = 'tmp-';
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -22,8 +24,11 @@ export class Snapshotter {
   readonly snapshotsDir: string;
   readonly containersDir: string;
   readonly #inFlight = new Map<string, Promise<void>>();
+  /** Removed layer dirs are deleted in the background, after a rename. */
+  readonly remover: TreeRemover;
 
-  constructor(readonly root: string, readonly store: ImageStore) {
+  constructor(readonly root: string, readonly store: ImageStore, log: Logger | null = null) {
+    this.remover = new TreeRemover(log);
     this.snapshotsDir = join(root, 'snapshots');
     // Apart from <root>/containers, which holds the container service's bundles.
     this.containersDir = join(root, 'container-roots');
@@ -74,7 +79,7 @@ export class Snapshotter {
     }
   }
 
-  /** Removes a layer's directory and record. */
+  /** Removes a layer's record and directory (renamed at once, deleted in the background). */
   async removeLayer(chainId: string): Promise<void> {
     this.store.deleteSnapshot(chainId);
     // Renamed away at once (atomically), so a pull that re-creates this layer meanwhile
@@ -86,7 +91,7 @@ export class Snapshotter {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw err;
     }
-    await rm(doomed, { recursive: true, force: true });
+    this.remover.removeInBackground(doomed);
   }
 
   containerDir(containerId: string): string {
@@ -154,7 +159,7 @@ export class Snapshotter {
     const removed: string[] = [];
     for (const name of await readdir(this.snapshotsDir).catch(() => [] as string[])) {
       if (name.startsWith(TEMP_PREFIX)) {
-        await rm(join(this.snapshotsDir, name), { recursive: true, force: true });
+        this.remover.removeInBackground(join(this.snapshotsDir, name));
         removed.push(name);
       }
     }

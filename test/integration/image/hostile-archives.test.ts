@@ -14,7 +14,7 @@ import { lgetxattr } from '../../../src/native.js';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer, type LayerEntry } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
-import { listTree } from '../../fixtures/tree.js';
+import { listImageStore, listTree } from '../../fixtures/tree.js';
 
 let registry: Registry;
 let daemon: KeelsonDaemon;
@@ -136,7 +136,7 @@ async function victimState(): Promise<unknown> {
 }
 
 async function storeState(): Promise<unknown> {
-  return { content: await listTree(join(daemon.root, 'content')), snapshots: await listTree(join(daemon.root, 'snapshots')) };
+  return listImageStore(daemon.root);
 }
 
 describe('hostile layer archives', () => {

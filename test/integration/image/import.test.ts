@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildIndex, buildLayer, dockerArchive, hostPlatform, imageForPlatform, tarEntries, writeOciLayout } from '../../fixtures/image-builder.js';
-import { listTree } from '../../fixtures/tree.js';
+import { listImageStore, listTree } from '../../fixtures/tree.js';
 
 let daemon: KeelsonDaemon;
 let dir: string;
@@ -59,7 +59,7 @@ describe('keelson image import', () => {
   });
 
   it('refuses a hostile or broken archive and leaves nothing behind', async () => {
-    const before = { content: await listTree(join(daemon.root, 'content')), snapshots: await listTree(join(daemon.root, 'snapshots')) };
+    const before = await listImageStore(daemon.root);
     await writeFile(join(dir, 'evil.tar'), await tarEntries([{ type: 'file', path: '../../escape', content: 'x' }]));
     const evil = await runCli(['image', 'import', join(dir, 'evil.tar'), '--socket', daemon.socket]);
     expect(evil.code).toBe(1);
@@ -75,6 +75,6 @@ describe('keelson image import', () => {
     const bad = await runCli(['image', 'import', layout, '--socket', daemon.socket]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/digest mismatch/);
-    expect({ content: await listTree(join(daemon.root, 'content')), snapshots: await listTree(join(daemon.root, 'snapshots')) }).toEqual(before);
+    expect(await listImageStore(daemon.root)).toEqual(before);
   });
 });

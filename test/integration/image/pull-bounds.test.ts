@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
-import { listTree } from '../../fixtures/tree.js';
+import { listImageStore, listTree } from '../../fixtures/tree.js';
+import { waitFor } from '../../fixtures/wait.js';
 
 let registry: Registry;
 const daemons: KeelsonDaemon[] = [];
@@ -31,7 +32,7 @@ async function daemonWith(toml: string): Promise<KeelsonDaemon> {
 }
 
 async function storeState(d: KeelsonDaemon): Promise<unknown> {
-  return { content: await listTree(join(d.root, 'content')), snapshots: await listTree(join(d.root, 'snapshots')) };
+  return listImageStore(d.root);
 }
 
 describe('pull bounds', () => {
@@ -45,12 +46,16 @@ describe('pull bounds', () => {
       .catch((e: unknown) => e) as { code: number; details: string };
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.details).toContain(`more than image.max_pull_bytes (${6 * MiB} bytes) in all`);
-    // The refused layer left nothing (no partial layer dir, no partial download); a layer that
-    // finished first stays for a later pull to reuse, as after any failed pull.
-    const snapshots = (await listTree(join(d.root, 'snapshots'))).filter((p) => !p.includes('/'));
-    expect(snapshots.filter((p) => p.startsWith('tmp-'))).toEqual([]);
-    expect(snapshots.length).toBeLessThanOrEqual(1);
-    expect(await listTree(join(d.root, 'content', 'ingest'))).toEqual([]);
+    // The refused layer leaves nothing (no partial layer dir, no partial download) once the
+    // other layer, unpacking alongside, has settled; a layer that finished stays for a later
+    // pull to reuse, as after any failed pull.
+    const settled = await waitFor('the other layer to settle', async () => {
+      const snapshots = (await listTree(join(d.root, 'snapshots'))).filter((p) => !p.includes('/'));
+      const ingest = await listTree(join(d.root, 'content', 'ingest'));
+      const unpacking = snapshots.filter((p) => p.startsWith('tmp-') && !p.startsWith('tmp-gc-'));
+      return unpacking.length === 0 && ingest.length === 0 ? snapshots : undefined;
+    });
+    expect(settled.filter((p) => !p.startsWith('tmp-')).length).toBeLessThanOrEqual(1);
     expect((await d.client.image.call('ListImages', {})).images ?? []).toEqual([]);
     // One such layer fits.
     const one = await buildImage({ base: false, layers: [layers[0] as (typeof layers)[0]] });

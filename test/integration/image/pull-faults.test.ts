@@ -9,7 +9,7 @@ import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 import { startProxy, type Proxy } from '../../fixtures/tampering-proxy.js';
-import { listTree } from '../../fixtures/tree.js';
+import { listImageStore, listTree } from '../../fixtures/tree.js';
 
 let registry: Registry;
 let daemon: KeelsonDaemon | undefined;
@@ -32,7 +32,7 @@ afterAll(async () => {
 });
 
 async function storeState(d: KeelsonDaemon): Promise<unknown> {
-  return { content: await listTree(join(d.root, 'content')), snapshots: await listTree(join(d.root, 'snapshots')) };
+  return listImageStore(d.root);
 }
 
 describe('pull faults', () => {

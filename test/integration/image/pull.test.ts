@@ -13,7 +13,7 @@ import {
   buildBaseLayer, buildImage, buildIndex, FIXTURE, hostPlatform, imageForPlatform, type LayerBlob,
 } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
-import { listTree } from '../../fixtures/tree.js';
+import { listImageStore, listTree } from '../../fixtures/tree.js';
 
 let registry: Registry;
 let daemon: KeelsonDaemon;
@@ -34,7 +34,7 @@ function layerFs(chainId: string): string {
 }
 
 async function imageDirs(): Promise<{ content: string[]; snapshots: string[] }> {
-  return { content: await listTree(join(daemon.root, 'content')), snapshots: await listTree(join(daemon.root, 'snapshots')) };
+  return listImageStore(daemon.root);
 }
 
 beforeAll(async () => {

@@ -79,6 +79,9 @@ describe('container root filesystems', () => {
     await images.removeContainerRootfs(id); // idempotent
     expect(mounted(join(root, 'container-roots', id, 'rootfs'))).toBe(false);
     expect(existsSync(join(root, 'container-roots', id))).toBe(false);
+    // Layer dirs are renamed away at once and deleted in the background.
+    expect(readdirSync(join(root, 'snapshots')).filter((n) => !n.startsWith('tmp-gc-'))).toEqual([]);
+    await images.snapshots.remover.drain();
     expect(readdirSync(join(root, 'snapshots'))).toEqual([]);
     expect(readdirSync(join(root, 'content', 'blobs', 'sha256'))).toEqual([]);
   });
