@@ -1,9 +1,9 @@
 // The read side of the container service: status, list with filters, stats.
 
-import type { CgroupLayout } from '../cgroup/detect.js';
+import { hostCgroupMounts } from '../cgroup/hierarchy.js';
+import { readCgroupStats } from '../cgroup/stats.js';
 import { NotFoundError } from '../errors.js';
 import type { ImageProvider } from './dependencies.js';
-import { readCgroupStats } from './stats.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerState } from './types.js';
 
@@ -19,8 +19,8 @@ export interface ContainerStats {
   id: string;
   record: ContainerRecord;
   timestampNs: number;
-  cpuUsageNs: number;
-  memoryWorkingSetBytes: number;
+  cpuUsageNs: bigint;
+  memoryWorkingSetBytes: bigint;
   writableLayerBytes: number;
   writableLayerInodes: number;
 }
@@ -29,7 +29,6 @@ export abstract class ContainerQueries {
   constructor(
     protected readonly store: ContainerStore,
     private readonly imageProvider: ImageProvider,
-    private readonly layout: CgroupLayout,
   ) {}
 
   protected abstract refresh(record: ContainerRecord): Promise<ContainerRecord>;
@@ -73,12 +72,12 @@ export abstract class ContainerQueries {
   async stats(id: string): Promise<ContainerStats> {
     const record = await this.refreshed(id);
     const [cg, usage] = await Promise.all([
-      record.state === 'running' ? readCgroupStats(this.layout, record.cgroupsPath) : Promise.resolve(null),
+      record.state === 'running' ? readCgroupStats(hostCgroupMounts(), record.cgroupsPath) : Promise.resolve(null),
       this.imageProvider.rootfsUsage(record.id).catch(() => ({ bytes: 0, inodes: 0 })),
     ]);
     return {
       id: record.id, record, timestampNs: Date.now() * 1e6,
-      cpuUsageNs: cg?.cpuUsageNs ?? 0, memoryWorkingSetBytes: cg?.memoryWorkingSetBytes ?? 0,
+      cpuUsageNs: cg?.cpuUsageNs ?? 0n, memoryWorkingSetBytes: cg?.workingSetBytes ?? 0n,
       writableLayerBytes: usage.bytes, writableLayerInodes: usage.inodes,
     };
   }

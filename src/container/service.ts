@@ -19,7 +19,8 @@ import type { OciRuntime } from './runtime.js';
 import { buildSpec } from './spec/build.js';
 import { buildResources } from './spec/resources.js';
 import { seccompFor } from './spec/seccomp.js';
-import { readCgroupStats } from './stats.js';
+import { readCgroupStats } from '../cgroup/stats.js';
+import { hostCgroupMounts } from '../cgroup/hierarchy.js';
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerRequest, ContainerState, ResourceRequest } from './types.js';
 import { ContainerQueries } from './queries.js';
@@ -53,7 +54,7 @@ export class ContainerService extends ContainerQueries {
 
   constructor(private readonly opts: ContainerServiceOptions) {
     const store = new ContainerStore(opts.db);
-    super(store, opts.images, opts.cgroupLayout);
+    super(store, opts.images);
     this.exitDir = join(opts.state, 'exits');
     for (const [name, binary] of Object.entries(opts.handlers)) {
       const runc = new RuncCli(binary, join(opts.state, 'runtimes', name));
@@ -310,8 +311,8 @@ export class ContainerService extends ContainerQueries {
     }
     let next: ContainerRecord | null = null;
     if (exit) {
-      const cg = await readCgroupStats(this.opts.cgroupLayout, record.cgroupsPath);
-      const oom = exit.oomKilled || (cg !== null && cg.oomKills > 0 && exit.exitCode === 137);
+      const cg = await readCgroupStats(hostCgroupMounts(), record.cgroupsPath);
+      const oom = exit.oomKilled || (cg.exists && cg.oomKills > 0n && exit.exitCode === 137);
       next = {
         ...record, state: 'exited', exitCode: exit.exitCode, finishedAt: exit.exitedAt.getTime() * 1e6,
         reason: oom ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
