@@ -3,6 +3,7 @@
 import { hostCgroupMounts } from '../cgroup/hierarchy.js';
 import { readCgroupStats } from '../cgroup/stats.js';
 import { NotFoundError } from '../errors.js';
+import { compareNs, nowNs } from '../time.js';
 import type { ImageProvider } from './dependencies.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerState } from './types.js';
@@ -18,7 +19,7 @@ export interface ContainerFilter {
 export interface ContainerStats {
   id: string;
   record: ContainerRecord;
-  timestampNs: number;
+  timestampNs: string;
   cpuUsageNs: bigint;
   memoryWorkingSetBytes: bigint;
   writableLayerBytes: number;
@@ -66,7 +67,7 @@ export abstract class ContainerQueries {
       if (filter.state && record.state !== filter.state) continue;
       out.push(record);
     }
-    return out.sort((a, b) => a.createdAt - b.createdAt);
+    return out.sort((a, b) => compareNs(a.createdAt, b.createdAt));
   }
 
   async stats(id: string): Promise<ContainerStats> {
@@ -76,7 +77,7 @@ export abstract class ContainerQueries {
       this.imageProvider.rootfsUsage(record.id).catch(() => ({ bytes: 0, inodes: 0 })),
     ]);
     return {
-      id: record.id, record, timestampNs: Date.now() * 1e6,
+      id: record.id, record, timestampNs: nowNs(),
       cpuUsageNs: cg?.cpuUsageNs ?? 0n, memoryWorkingSetBytes: cg?.workingSetBytes ?? 0n,
       writableLayerBytes: usage.bytes, writableLayerInodes: usage.inodes,
     };

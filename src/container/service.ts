@@ -11,7 +11,8 @@ import { FailedPreconditionError, InvalidArgumentError, KeelsonError, NotFoundEr
 import type { Db } from '../store/database.js';
 import { ConmonRuntime } from './conmon.js';
 import type { ImageProvider, SandboxProvider } from './dependencies.js';
-import { ContainerEvents, nowNs, type ContainerEventType } from './events.js';
+import { ContainerEvents, type ContainerEventType } from './events.js';
+import { msToNs, nowNs } from '../time.js';
 import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
 import { resolveLogPath } from './logs.js';
 import { RuncCli } from './runc.js';
@@ -178,7 +179,7 @@ export class ContainerService extends ContainerQueries {
       const record: ContainerRecord = {
         id, sandboxId, name: request.name, attempt: request.attempt,
         imageRef: image.ref ?? request.image, imageId: image.id,
-        state: 'created', createdAt: nowNs(), startedAt: 0, finishedAt: 0, exitCode: 0, reason: '', message: '',
+        state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, reason: '', message: '',
         pid: created.pid, labels: request.labels, annotations: request.annotations, logPath,
         runtimeHandler: sandbox.runtimeHandler,
         stopSignal: request.stopSignal ?? image.config.StopSignal ?? 'SIGTERM',
@@ -314,7 +315,7 @@ export class ContainerService extends ContainerQueries {
       const cg = await readCgroupStats(hostCgroupMounts(), record.cgroupsPath);
       const oom = exit.oomKilled || (cg.exists && cg.oomKills > 0n && exit.exitCode === 137);
       next = {
-        ...record, state: 'exited', exitCode: exit.exitCode, finishedAt: exit.exitedAt.getTime() * 1e6,
+        ...record, state: 'exited', exitCode: exit.exitCode, finishedAt: msToNs(exit.exitedAt.getTime()),
         reason: oom ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
         message: oom ? 'the container was killed for exceeding its memory limit' : '',
       };

@@ -78,9 +78,9 @@ export interface ContainerRecord {
   imageRef: string;
   imageId: string;
   state: ContainerState;
-  createdAt: number; // ns since epoch
-  startedAt: number;
-  finishedAt: number;
+  createdAt: string; // ns since epoch, decimal ('0': not yet)
+  startedAt: string;
+  finishedAt: string;
   exitCode: number;
   reason: string;
   message: string;
