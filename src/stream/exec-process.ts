@@ -5,7 +5,7 @@
 // cannot forward SIGKILL.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
 import { startAttach } from './attach-process.js';
@@ -122,6 +122,5 @@ function startTty(
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
-  return numbers[signal] ?? 1;
+  return constants.signals[signal] ?? 1;
 }
