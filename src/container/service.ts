@@ -17,9 +17,9 @@ import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices,
 import { resolveLogPath } from './logs.js';
 import { RuncCli } from './runc.js';
 import type { OciRuntime } from './runtime.js';
-import { buildSpec } from './spec/build.js';
-import { buildResources } from './spec/resources.js';
-import { seccompFor } from './spec/seccomp.js';
+import { buildSpec } from './oci-spec/build.js';
+import { buildResources } from './oci-spec/resources.js';
+import { seccompFor } from './oci-spec/seccomp.js';
 import { readCgroupStats } from '../cgroup/stats.js';
 import { hostCgroupMounts } from '../cgroup/hierarchy.js';
 import { ContainerStore } from './store.js';

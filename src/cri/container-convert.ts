@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError } from '../errors.js';
 import type { PidMode } from '../container/dependencies.js';
-import type { Propagation } from '../container/spec/mounts.js';
+import type { Propagation } from '../container/oci-spec/mounts.js';
 import type { ContainerRecord, ContainerRequest, ContainerState, ProfileType, ResourceRequest, SecurityProfileRequest } from '../container/types.js';
 import type {
   Container, ContainerConfig, ContainerState as CriContainerState, ContainerStatus, LinuxContainerResources,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { ConmonRuntime } from '../container/conmon.js';
 import { RuncCli } from '../container/runc.js';
 import type { OciRuntime } from '../container/runtime.js';
-import { cgroupsPathFor } from '../container/spec/build.js';
+import { cgroupsPathFor } from '../container/oci-spec/build.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { SandboxRecord } from './types.js';
 
