@@ -3,6 +3,7 @@
 import type { CriClient } from '../cri/client.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { shortId } from './output.js';
 
 function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => string): T {
   if (matches.length === 1) return matches[0] as T;
@@ -18,7 +19,7 @@ export function matchPods(pods: PodSandbox[], ref: string): PodSandbox[] {
 
 export async function findPod(client: CriClient, ref: string): Promise<PodSandbox> {
   const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
-  return pick('pod', ref, matchPods(pods, ref), (p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''} ${(p.id ?? '').slice(0, 12)}`);
+  return pick('pod', ref, matchPods(pods, ref), (p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''} ${shortId(p.id, 12)}`);
 }
 
 export async function findContainer(client: CriClient, ref: string): Promise<Container> {
@@ -37,5 +38,5 @@ export async function findContainer(client: CriClient, ref: string): Promise<Con
     const seen = newest.get(key);
     if (!seen || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) newest.set(key, c);
   }
-  return pick('container', ref, [...newest.values()], (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${(c.id ?? '').slice(0, 12)}`);
+  return pick('container', ref, [...newest.values()], (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${shortId(c.id, 12)}`);
 }
