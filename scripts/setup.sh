@@ -55,6 +55,12 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   quiet npm ci --ignore-scripts --no-audit --no-fund
 fi
 
+# The linter, a package of its own (tools/lint, see eslint.config.js), when its lockfile changed.
+if [ ! -f tools/lint/node_modules/.package-lock.json ] || [ tools/lint/package-lock.json -nt tools/lint/node_modules/.package-lock.json ]; then
+  say "installing the linter"
+  quiet npm ci --prefix tools/lint --ignore-scripts --no-audit --no-fund
+fi
+
 # better-sqlite3 is built from its bundled sources: install scripts stay off above (they would
 # try to download prebuilt binaries), so build it here, once.
 if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then

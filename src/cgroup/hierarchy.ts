@@ -42,6 +42,14 @@ export function readCgroupMounts(): CgroupMount[] {
   return parseCgroupMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
+let hostMounts: CgroupMount[] | undefined;
+
+/** readCgroupMounts(), read once per process: the hierarchies do not move while the daemon runs. */
+export function hostCgroupMounts(): readonly CgroupMount[] {
+  hostMounts ??= readCgroupMounts();
+  return hostMounts;
+}
+
 /** The v1 hierarchy holding a controller, if any. */
 export function v1MountOf(mounts: readonly CgroupMount[], controller: string): CgroupMount | undefined {
   return mounts.find((m) => m.version === 1 && m.controllers.includes(controller));

@@ -6,6 +6,7 @@ import { removePod } from '../run/runner.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import { socketOption } from './client-options.js';
 import { readManifests } from './manifest-input.js';
+import { shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -25,7 +26,7 @@ export function registerDownCommand(program: Command, withClient: WithClient): v
           const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;
           if (!wanted.has(key) || !p.annotations?.[POD_SPEC_ANNOTATION]) continue;
           await removePod(client, p.id ?? '');
-          console.log(`removed pod ${key} (${(p.id ?? '').slice(0, 13)})`);
+          console.log(`removed pod ${key} (${shortId(p.id)})`);
           removed++;
         }
         if (removed === 0) console.log(`no pods of ${file} are running`);

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import type { CriClient } from '../client/cri.js';
 import { socketOption } from './client-options.js';
 import { findContainer } from './lookup.js';
+import { decodeChannelFrame, encodeChannelFrame } from '../stream/ws-channel.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 interface ExecOpts { socket: string; stdin?: boolean; tty?: boolean }
@@ -53,7 +54,7 @@ export function registerAttachCommand(program: Command, withClient: WithClient):
 async function runSession(url: string, stdin: boolean, tty: boolean): Promise<number> {
   const ws = new WebSocket(url.replace(/^http/, 'ws'), ['v5.channel.k8s.io']);
   const send = (channel: number, data: Buffer | string): void => {
-    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(data)]));
+    if (ws.readyState === ws.OPEN) ws.send(encodeChannelFrame(channel, Buffer.from(data), false));
   };
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -75,10 +76,10 @@ async function runSession(url: string, stdin: boolean, tty: boolean): Promise<nu
   }
   let status = '';
   ws.on('message', (data: Buffer) => {
-    const payload = data.subarray(1);
-    if (data[0] === 1) process.stdout.write(payload);
-    else if (data[0] === 2) process.stderr.write(payload);
-    else if (data[0] === 3) status += payload.toString();
+    const { channel, payload } = decodeChannelFrame(data, true, false) ?? { channel: -1, payload: data };
+    if (channel === 1) process.stdout.write(payload);
+    else if (channel === 2) process.stderr.write(payload);
+    else if (channel === 3) status += payload.toString();
   });
   await new Promise<void>((resolve) => ws.once('close', () => resolve()));
   if (rawTerminal) process.stdin.setRawMode(false);

@@ -33,7 +33,7 @@ export function registerImageImportCommand(program: Command): void {
         const answer = await importImages(opts.socket, chunks, opts.name);
         for (const img of answer.images) console.log(`Imported ${img.id}${img.repoTags.length ? ` (${img.repoTags.join(', ')})` : ''}`);
       } catch (err) {
-        throw new Error(explainClientError(err, opts.socket));
+        throw new Error(explainClientError(err, opts.socket), { cause: err });
       }
     });
 }

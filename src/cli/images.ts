@@ -9,6 +9,7 @@ import type { CriClient } from '../client/cri.js';
 import type { Image } from '../cri/generated/cri-types.js';
 import { progressFile, type PullProgress } from '../image/progress.js';
 import { socketOption } from './client-options.js';
+import { shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -21,7 +22,7 @@ function readProgress(file: string): PullProgress | null {
 }
 
 function short(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
+  return shortId(digest.replace(/^sha256:/, ''), 12);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { CriClient } from '../client/cri.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { matchIds, type IdCandidate } from '../id-index.js';
+import { shortId } from './output.js';
 
 function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => string): T {
   if (matches.length === 1) return matches[0] as T;
@@ -25,7 +26,7 @@ export function matchPods(pods: PodSandbox[], ref: string): PodSandbox[] {
 
 export async function findPod(client: CriClient, ref: string): Promise<PodSandbox> {
   const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
-  return pick('pod', ref, matchPods(pods, ref), (p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''} ${(p.id ?? '').slice(0, 12)}`);
+  return pick('pod', ref, matchPods(pods, ref), (p) => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''} ${shortId(p.id, 12)}`);
 }
 
 export async function findContainer(client: CriClient, ref: string): Promise<Container> {
@@ -41,5 +42,5 @@ export async function findContainer(client: CriClient, ref: string): Promise<Con
     };
   });
   const matches = matchIds(candidates, ref).map((c) => c.container);
-  return pick('container', ref, matches, (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${(c.id ?? '').slice(0, 12)}`);
+  return pick('container', ref, matches, (c) => `${podName.get(c.pod_sandbox_id ?? '') ?? ''}/${c.metadata?.name ?? ''} ${shortId(c.id, 12)}`);
 }

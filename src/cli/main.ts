@@ -48,7 +48,7 @@ function withClient<T extends { socket: string }>(run: (client: ReturnType<typeo
     try {
       await run(client, opts);
     } catch (err) {
-      throw new Error(explainClientError(err, opts.socket));
+      throw new Error(explainClientError(err, opts.socket), { cause: err });
     } finally {
       client.close();
     }

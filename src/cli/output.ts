@@ -2,8 +2,6 @@
 import { Option } from 'commander';
 import { stringify } from 'yaml';
 
-export type OutputFormat = 'table' | 'json' | 'yaml';
-
 export function outputOption(): Option {
   return new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table');
 }
@@ -32,6 +30,7 @@ export function ageOf(createdNs: string | number | null | undefined, now = Date.
   return `${Math.floor(s / 86400)}d`;
 }
 
-export function shortId(id: string | null | undefined): string {
-  return (id ?? '').slice(0, 13);
+/** An id cut short for people: 13 characters, as crictl prints them (12 where keelson always printed 12). */
+export function shortId(id: string | null | undefined, length = 13): string {
+  return (id ?? '').slice(0, length);
 }

@@ -6,7 +6,7 @@ import type { PodSandbox } from '../cri/generated/cri-types.js';
 import { supervisedPods } from '../client/supervisor-status.js';
 import type { PodView } from '../supervisor/supervisor.js';
 import { socketOption } from './client-options.js';
-import { ageOf, formatTable, outputOption, printAs } from './output.js';
+import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -68,6 +68,6 @@ export function registerPodsCommand(program: Command, withClient: WithClient): v
           return;
         }
         printAs(o.output, rows, () => formatTable(['POD ID', 'NAME', 'NAMESPACE', 'READY', 'STATUS', 'RESTARTS', 'IP', 'AGE'],
-          rows.map((r) => [r.id.slice(0, 13), r.name, r.namespace, r.ready || '-', r.status, String(r.restarts), r.ip || '-', ageOf(r.createdAt)])));
+          rows.map((r) => [shortId(r.id), r.name, r.namespace, r.ready || '-', r.status, String(r.restarts), r.ip || '-', ageOf(r.createdAt)])));
       })(opts));
 }

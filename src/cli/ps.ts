@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { socketOption } from './client-options.js';
-import { ageOf, formatTable, outputOption, printAs } from './output.js';
+import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -28,7 +28,7 @@ export function registerPsCommand(program: Command, withClient: WithClient): voi
           return;
         }
         printAs(o.output, containers, () => formatTable(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
-          containers.map((c) => [(c.id ?? '').slice(0, 13), c.image?.image ?? '', ageOf(c.created_at), (c.state ?? '').replace('CONTAINER_', '').toLowerCase(),
-            c.metadata?.name ?? '', String(c.metadata?.attempt ?? 0), (c.pod_sandbox_id ?? '').slice(0, 13), podName.get(c.pod_sandbox_id ?? '') ?? ''])));
+          containers.map((c) => [shortId(c.id), c.image?.image ?? '', ageOf(c.created_at), (c.state ?? '').replace('CONTAINER_', '').toLowerCase(),
+            c.metadata?.name ?? '', String(c.metadata?.attempt ?? 0), shortId(c.pod_sandbox_id), podName.get(c.pod_sandbox_id ?? '') ?? ''])));
       })(opts));
 }

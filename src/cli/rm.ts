@@ -6,6 +6,7 @@ import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import { removePod } from '../run/runner.js';
 import { socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';
+import { shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -22,7 +23,7 @@ export function registerRmCommand(program: Command, withClient: WithClient): voi
           const pod = await findPod(client, ref).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
           if (pod) {
             await removePod(client, pod.id ?? '');
-            console.log(`removed pod ${pod.metadata?.name ?? ''} (${(pod.id ?? '').slice(0, 13)})`);
+            console.log(`removed pod ${pod.metadata?.name ?? ''} (${shortId(pod.id)})`);
             continue;
           }
           const c = await findContainer(client, ref);
@@ -31,7 +32,7 @@ export function registerRmCommand(program: Command, withClient: WithClient): voi
             await client.runtime.call('StopContainer', { container_id: c.id ?? '', timeout: '10' });
           }
           await client.runtime.call('RemoveContainer', { container_id: c.id ?? '' });
-          console.log(`removed container ${c.metadata?.name ?? ''} (${(c.id ?? '').slice(0, 13)})`);
+          console.log(`removed container ${c.metadata?.name ?? ''} (${shortId(c.id)})`);
         }
       })(opts));
 }

@@ -9,7 +9,7 @@ import { followLog, newestAttemptLog, type LogLine } from '../run/cri-log.js';
 import { socketOption } from './client-options.js';
 import { pullWithProgress } from './images.js';
 import { readManifests } from './manifest-input.js';
-import { outputOption, printAs, formatTable } from './output.js';
+import { outputOption, printAs, formatTable, shortId } from './output.js';
 import { DEFAULT_ROOT } from '../config/defaults.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -83,7 +83,7 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
         }
         if (!o.quiet) {
           printAs(o.output, started, () => formatTable(['POD', 'ID', 'IP', 'PORTS', 'CONTAINERS'], started.map((p) => [
-            p.namespace === 'default' ? p.name : `${p.namespace}/${p.name}`, p.id.slice(0, 13), p.ip || '-',
+            p.namespace === 'default' ? p.name : `${p.namespace}/${p.name}`, shortId(p.id), p.ip || '-',
             p.ports.map((x) => `0.0.0.0:${x.hostPort}->${x.containerPort}/${x.protocol.toLowerCase()}`).join(', ') || '-',
             p.containers.map((c) => c.name).join(', '),
           ])));

@@ -5,7 +5,7 @@ import type { CriClient } from '../client/cri.js';
 import type { ContainerStats } from '../cri/generated/cri-types.js';
 import { humanSize } from './images.js';
 import { socketOption } from './client-options.js';
-import { formatTable, outputOption, printAs } from './output.js';
+import { formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -46,7 +46,7 @@ async function rows(client: CriClient, before: ContainerStats[]): Promise<{ rows
 
 function table(r: StatsRow[]): string {
   return formatTable(['CONTAINER', 'NAME', 'POD', 'CPU %', 'MEM', 'DISK'],
-    r.map((x) => [x.id.slice(0, 13), x.name, x.pod, x.cpuPercent.toFixed(2), humanSize(x.memoryBytes), humanSize(x.writableLayerBytes)]));
+    r.map((x) => [shortId(x.id), x.name, x.pod, x.cpuPercent.toFixed(2), humanSize(x.memoryBytes), humanSize(x.writableLayerBytes)]));
 }
 
 export function registerStatsCommand(program: Command, withClient: WithClient): void {

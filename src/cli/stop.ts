@@ -5,6 +5,7 @@ import type { CriClient } from '../client/cri.js';
 import { NotFoundError } from '../errors.js';
 import { socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';
+import { shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -21,12 +22,12 @@ export function registerStopCommand(program: Command, withClient: WithClient): v
           const pod = await findPod(client, ref).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
           if (pod) {
             await client.runtime.call('StopPodSandbox', { pod_sandbox_id: pod.id ?? '' });
-            console.log(`stopped pod ${pod.metadata?.name ?? ''} (${(pod.id ?? '').slice(0, 13)})`);
+            console.log(`stopped pod ${pod.metadata?.name ?? ''} (${shortId(pod.id)})`);
             continue;
           }
           const c = await findContainer(client, ref);
           await client.runtime.call('StopContainer', { container_id: c.id ?? '', timeout: o.timeout });
-          console.log(`stopped container ${c.metadata?.name ?? ''} (${(c.id ?? '').slice(0, 13)})`);
+          console.log(`stopped container ${c.metadata?.name ?? ''} (${shortId(c.id)})`);
         }
       })(opts));
 }

@@ -13,7 +13,7 @@ function withVolumes<T extends { socket: string }>(run: (client: VolumesClient, 
     try {
       await run(new VolumesClient(opts.socket), opts);
     } catch (err) {
-      throw new Error(explainClientError(err, opts.socket));
+      throw new Error(explainClientError(err, opts.socket), { cause: err });
     }
   };
 }

@@ -9,7 +9,7 @@ export interface ContainerEvent {
   sandboxId: string;
   type: ContainerEventType;
   /** ns since epoch */
-  createdAt: number;
+  createdAt: string;
 }
 
 export class ContainerEvents {
@@ -28,8 +28,4 @@ export class ContainerEvents {
     this.emitter.on('event', listener);
     return () => this.emitter.off('event', listener);
   }
-}
-
-export function nowNs(): number {
-  return Date.now() * 1e6;
 }

@@ -3,11 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { InvalidArgumentError } from '../errors.js';
-import type { ResolvedDevice } from './spec/build.js';
-import { capabilitiesFromMask } from './spec/capabilities.js';
-import { checkContainerPath } from './spec/mounts.js';
-import { readRootfsFile } from './spec/rootfs-file.js';
-import { parseGroup, parsePasswd, resolveUser, type ResolvedUser } from './spec/user.js';
+import type { ResolvedDevice } from './oci-spec/build.js';
+import { capabilitiesFromMask } from './oci-spec/capabilities.js';
+import { checkContainerPath } from './oci-spec/mounts.js';
+import { readRootfsFile } from './oci-spec/rootfs-file.js';
+import { parseGroup, parsePasswd, resolveUser, type ResolvedUser } from './oci-spec/user.js';
 import type { ContainerRequest, DeviceRequest } from './types.js';
 
 export async function resolveUserInRootfs(rootfs: string, request: ContainerRequest, imageUser: string | undefined): Promise<ResolvedUser> {

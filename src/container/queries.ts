@@ -1,10 +1,11 @@
 // The read side of the container service: status, list with filters, stats.
 
-import type { CgroupLayout } from '../cgroup/detect.js';
+import { hostCgroupMounts } from '../cgroup/hierarchy.js';
+import { readCgroupStats } from '../cgroup/stats.js';
 import { NotFoundError } from '../errors.js';
 import { findById } from '../id-index.js';
+import { compareNs, nowNs } from '../time.js';
 import type { ImageProvider } from './dependencies.js';
-import { readCgroupStats } from './stats.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerState } from './types.js';
 
@@ -19,9 +20,9 @@ export interface ContainerFilter {
 export interface ContainerStats {
   id: string;
   record: ContainerRecord;
-  timestampNs: number;
-  cpuUsageNs: number;
-  memoryWorkingSetBytes: number;
+  timestampNs: string;
+  cpuUsageNs: bigint;
+  memoryWorkingSetBytes: bigint;
   writableLayerBytes: number;
   writableLayerInodes: number;
 }
@@ -30,7 +31,6 @@ export abstract class ContainerQueries {
   constructor(
     protected readonly store: ContainerStore,
     private readonly imageProvider: ImageProvider,
-    private readonly layout: CgroupLayout,
   ) {}
 
   protected abstract refresh(record: ContainerRecord): Promise<ContainerRecord>;
@@ -64,18 +64,18 @@ export abstract class ContainerQueries {
       if (filter.state && record.state !== filter.state) continue;
       out.push(record);
     }
-    return out.sort((a, b) => a.createdAt - b.createdAt);
+    return out.sort((a, b) => compareNs(a.createdAt, b.createdAt));
   }
 
   async stats(id: string): Promise<ContainerStats> {
     const record = await this.refreshed(id);
     const [cg, usage] = await Promise.all([
-      record.state === 'running' ? readCgroupStats(this.layout, record.cgroupsPath) : Promise.resolve(null),
+      record.state === 'running' ? readCgroupStats(hostCgroupMounts(), record.cgroupsPath) : Promise.resolve(null),
       this.imageProvider.rootfsUsage(record.id).catch(() => ({ bytes: 0, inodes: 0 })),
     ]);
     return {
-      id: record.id, record, timestampNs: Date.now() * 1e6,
-      cpuUsageNs: cg?.cpuUsageNs ?? 0, memoryWorkingSetBytes: cg?.memoryWorkingSetBytes ?? 0,
+      id: record.id, record, timestampNs: nowNs(),
+      cpuUsageNs: cg?.cpuUsageNs ?? 0n, memoryWorkingSetBytes: cg?.workingSetBytes ?? 0n,
       writableLayerBytes: usage.bytes, writableLayerInodes: usage.inodes,
     };
   }

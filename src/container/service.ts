@@ -11,15 +11,17 @@ import type { CgroupLayout } from '../cgroup/detect.js';
 import { FailedPreconditionError, InvalidArgumentError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
 import type { Db } from '../store/database.js';
 import type { ImageProvider, SandboxProvider } from './dependencies.js';
-import { ContainerEvents, nowNs, type ContainerEventType } from './events.js';
+import { ContainerEvents, type ContainerEventType } from './events.js';
+import { msToNs, nowNs } from '../time.js';
 import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
 import { resolveLogPath } from './logs.js';
 import type { RuntimeRegistry } from '../runtime/registry.js';
 import type { OciRuntime } from '../runtime/runtime.js';
-import { buildSpec } from './spec/build.js';
-import { buildResources } from './spec/resources.js';
-import { seccompFor } from './spec/seccomp.js';
-import { readCgroupStats } from './stats.js';
+import { buildSpec } from './oci-spec/build.js';
+import { buildResources } from './oci-spec/resources.js';
+import { seccompFor } from './oci-spec/seccomp.js';
+import { readCgroupStats } from '../cgroup/stats.js';
+import { hostCgroupMounts } from '../cgroup/hierarchy.js';
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerRequest, ContainerState, ResourceRequest } from './types.js';
 import { ContainerQueries } from './queries.js';
@@ -50,7 +52,7 @@ export class ContainerService extends ContainerQueries {
 
   constructor(private readonly opts: ContainerServiceOptions) {
     const store = new ContainerStore(opts.db);
-    super(store, opts.images, opts.cgroupLayout);
+    super(store, opts.images);
     this.exitDir = opts.runtimes.exitDir('containers');
   }
 
@@ -186,7 +188,7 @@ export class ContainerService extends ContainerQueries {
       const record: ContainerRecord = {
         id, sandboxId, name: request.name, attempt: request.attempt,
         imageRef: image.ref ?? request.image, imageId: image.id,
-        state: 'created', createdAt: nowNs(), startedAt: 0, finishedAt: 0, exitCode: 0, reason: '', message: '',
+        state: 'created', createdAt: nowNs(), startedAt: '0', finishedAt: '0', exitCode: 0, reason: '', message: '',
         pid: created.pid, labels: request.labels, annotations: request.annotations, logPath,
         runtimeHandler: sandbox.runtimeHandler,
         stopSignal: request.stopSignal ?? image.config.StopSignal ?? 'SIGTERM',
@@ -321,10 +323,10 @@ export class ContainerService extends ContainerQueries {
     }
     let next: ContainerRecord | null = null;
     if (exit) {
-      const cg = await readCgroupStats(this.opts.cgroupLayout, record.cgroupsPath);
-      const oom = exit.oomKilled || (cg !== null && cg.oomKills > 0 && exit.exitCode === 137);
+      const cg = await readCgroupStats(hostCgroupMounts(), record.cgroupsPath);
+      const oom = exit.oomKilled || (cg.exists && cg.oomKills > 0n && exit.exitCode === 137);
       next = {
-        ...record, state: 'exited', exitCode: exit.exitCode, finishedAt: exit.exitedAt.getTime() * 1e6,
+        ...record, state: 'exited', exitCode: exit.exitCode, finishedAt: msToNs(exit.exitedAt.getTime()),
         reason: oom ? 'OOMKilled' : exit.exitCode === 0 ? 'Completed' : 'Error',
         message: oom ? 'the container was killed for exceeding its memory limit' : '',
       };

@@ -3,6 +3,7 @@
 
 import { AlreadyExistsError } from '../errors.js';
 import { migrate, type Db } from '../store/database.js';
+import { compareNs, nsString } from '../time.js';
 import type { ContainerRecord } from './types.js';
 
 const MIGRATION = {
@@ -27,6 +28,10 @@ export class ContainerStore {
     migrate(db, MIGRATION);
     for (const row of db.prepare('SELECT record FROM containers').all() as Array<{ record: string }>) {
       const record = JSON.parse(row.record) as ContainerRecord;
+      // Records written before timestamps were strings hold (inexact) numbers.
+      record.createdAt = nsString(record.createdAt);
+      record.startedAt = nsString(record.startedAt);
+      record.finishedAt = nsString(record.finishedAt);
       this.cache.set(record.id, record);
     }
   }
@@ -64,6 +69,6 @@ export class ContainerStore {
 
   /** The ids of a pod's containers, oldest first: the record's sandbox id is the pod link. */
   idsInSandbox(sandboxId: string): string[] {
-    return [...this.cache.values()].filter((r) => r.sandboxId === sandboxId).sort((a, b) => a.createdAt - b.createdAt).map((r) => r.id);
+    return [...this.cache.values()].filter((r) => r.sandboxId === sandboxId).sort((a, b) => compareNs(a.createdAt, b.createdAt)).map((r) => r.id);
   }
 }

@@ -1,9 +1,9 @@
 // The container service's own request and record types. The CRI edge (src/cri) translates
 // CRI messages into these; the service never sees gRPC types.
 
-import type { CapabilityRequest } from './spec/capabilities.js';
-import type { MountRequest } from './spec/mounts.js';
-import type { KeyValuePair } from './spec/process.js';
+import type { CapabilityRequest } from './oci-spec/capabilities.js';
+import type { MountRequest } from './oci-spec/mounts.js';
+import type { KeyValuePair } from './oci-spec/process.js';
 import type { PidMode } from './dependencies.js';
 
 export interface ResourceRequest {
@@ -78,9 +78,9 @@ export interface ContainerRecord {
   imageRef: string;
   imageId: string;
   state: ContainerState;
-  createdAt: number; // ns since epoch
-  startedAt: number;
-  finishedAt: number;
+  createdAt: string; // ns since epoch, decimal ('0': not yet)
+  startedAt: string;
+  finishedAt: string;
   exitCode: number;
   reason: string;
   message: string;

@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError } from '../errors.js';
 import type { PidMode } from '../container/dependencies.js';
-import type { Propagation } from '../container/spec/mounts.js';
+import type { Propagation } from '../container/oci-spec/mounts.js';
 import type { ContainerRecord, ContainerRequest, ContainerState, ProfileType, ResourceRequest, SecurityProfileRequest } from '../container/types.js';
 import type {
   Container, ContainerConfig, ContainerState as CriContainerState, ContainerStatus, LinuxContainerResources,
@@ -117,15 +117,11 @@ export function fromCriState(state: CriContainerState): ContainerState {
   return (Object.entries(STATES).find(([, v]) => v === state)?.[0] ?? 'unknown') as ContainerState;
 }
 
-export function ns(value: number): string {
-  return BigInt(Math.round(value)).toString();
-}
-
 export function toCriContainer(r: ContainerRecord): Container {
   return {
     id: r.id, pod_sandbox_id: r.sandboxId, metadata: { name: r.name, attempt: r.attempt },
     image: { image: r.request.image }, image_ref: r.imageRef, image_id: r.imageId, state: toCriState(r.state),
-    created_at: ns(r.createdAt), labels: r.labels, annotations: r.annotations,
+    created_at: r.createdAt, labels: r.labels, annotations: r.annotations,
   };
 }
 
@@ -133,7 +129,7 @@ export function toCriStatus(r: ContainerRecord): ContainerStatus {
   const res = r.request.resources;
   return {
     id: r.id, metadata: { name: r.name, attempt: r.attempt }, state: toCriState(r.state),
-    created_at: ns(r.createdAt), started_at: ns(r.startedAt), finished_at: ns(r.finishedAt), exit_code: r.exitCode,
+    created_at: r.createdAt, started_at: r.startedAt, finished_at: r.finishedAt, exit_code: r.exitCode,
     image: { image: r.request.image }, image_ref: r.imageRef, image_id: r.imageId, reason: r.reason, message: r.message,
     labels: r.labels, annotations: r.annotations, log_path: r.logPath,
     mounts: r.request.mounts.map((m) => ({ container_path: m.containerPath, host_path: m.hostPath, readonly: m.readonly,

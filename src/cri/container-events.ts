@@ -2,7 +2,7 @@ import type { ContainerEventType as DomainEventType } from '../container/events.
 import type { ContainerService } from '../container/service.js';
 import type { ServerStream } from './handler-types.js';
 import type { ContainerEventResponse, ContainerEventType, GetEventsRequest } from './generated/cri-types.js';
-import { ns, toCriStatus } from './container-convert.js';
+import { toCriStatus } from './container-convert.js';
 
 const TYPES: Record<DomainEventType, ContainerEventType> = {
   created: 'CONTAINER_CREATED_EVENT', started: 'CONTAINER_STARTED_EVENT',
@@ -15,7 +15,7 @@ export function containerEvents(service: ContainerService) {
     new Promise((resolve) => {
       const off = service.events.subscribe((event) => {
         const response: ContainerEventResponse = {
-          container_id: event.containerId, container_event_type: TYPES[event.type], created_at: ns(event.createdAt),
+          container_id: event.containerId, container_event_type: TYPES[event.type], created_at: event.createdAt,
         };
         // The record is gone after a delete; for the others, send its status at that moment.
         service.status(event.containerId).then(

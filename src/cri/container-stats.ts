@@ -4,15 +4,14 @@ import { InvalidArgumentError } from '../errors.js';
 import type {
   ContainerStats, ContainerStatsRequest, ContainerStatsResponse, ListContainerStatsRequest, ListContainerStatsResponse,
 } from './generated/cri-types.js';
-import { ns } from './container-convert.js';
 
 function toCriStats(s: DomainStats): ContainerStats {
-  const t = ns(s.timestampNs);
+  const t = s.timestampNs;
   return {
     attributes: { id: s.id, metadata: { name: s.record.name, attempt: s.record.attempt }, labels: s.record.labels, annotations: s.record.annotations },
-    cpu: { timestamp: t, usage_core_nano_seconds: { value: ns(s.cpuUsageNs) } },
-    memory: { timestamp: t, working_set_bytes: { value: ns(s.memoryWorkingSetBytes) } },
-    writable_layer: { timestamp: t, used_bytes: { value: ns(s.writableLayerBytes) }, inodes_used: { value: ns(s.writableLayerInodes) } },
+    cpu: { timestamp: t, usage_core_nano_seconds: { value: s.cpuUsageNs.toString() } },
+    memory: { timestamp: t, working_set_bytes: { value: s.memoryWorkingSetBytes.toString() } },
+    writable_layer: { timestamp: t, used_bytes: { value: String(s.writableLayerBytes) }, inodes_used: { value: String(s.writableLayerInodes) } },
   };
 }
 

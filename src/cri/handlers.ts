@@ -1,4 +1,4 @@
-import type { NodeInfo } from '../daemon/node-info.js';
+import type { NodeInfo } from './node-info.js';
 import type { ImageService } from '../image/image-service.js';
 import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
 import { containerHandlers } from './container-handlers.js';

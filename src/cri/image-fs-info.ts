@@ -1,10 +1,11 @@
 import type { ImageService } from '../image/image-service.js';
 import type { ImageFsInfoRequest, ImageFsInfoResponse } from './generated/cri-types.js';
+import { nowNs } from '../time.js';
 
 export function imageFsInfo(images: ImageService) {
   return async (_request: ImageFsInfoRequest): Promise<ImageFsInfoResponse> => {
     const usage = await images.fsUsage();
-    const timestamp = String(BigInt(Date.now()) * 1_000_000n);
+    const timestamp = nowNs();
     return {
       image_filesystems: [{
         timestamp,

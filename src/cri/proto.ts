@@ -1,19 +1,12 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { fromJSON, type Options } from '@grpc/proto-loader';
+import { fromJSON } from '@grpc/proto-loader';
+import { LOADER_OPTIONS } from '../proto-options.js';
 
 // The project's own copy of the CRI v1 descriptor; src/cri/generated/ is derived from the
 // same file by scripts/gen-cri-types.mjs, so the types and the wire cannot disagree.
 const DESCRIPTOR_URL = new URL('../../reference/cri-runtime-v1.json', import.meta.url);
 
-/** How messages appear in JS: snake_case names, enums and 64-bit numbers as strings. */
-export const LOADER_OPTIONS: Options = {
-  keepCase: true,
-  longs: String,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
 
 export interface CriServiceDefinitions {
   RuntimeService: grpc.ServiceDefinition;

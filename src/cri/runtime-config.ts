@@ -1,4 +1,4 @@
-import type { NodeInfo } from '../daemon/node-info.js';
+import type { NodeInfo } from './node-info.js';
 import type { RuntimeConfigResponse } from './generated/cri-types.js';
 
 /** kubelet compares this with its own cgroupDriver setting and refuses to start on a mismatch. */

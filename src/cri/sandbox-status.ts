@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
 import type { PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse } from './generated/cri-types.js';
+import { nowNs } from '../time.js';
 
 export function podSandboxStatus(sandboxes: SandboxService) {
   return async (request: PodSandboxStatusRequest): Promise<PodSandboxStatusResponse> => {
@@ -10,7 +11,7 @@ export function podSandboxStatus(sandboxes: SandboxService) {
     const info: Record<string, string> = {};
     // containerd puts its sandbox info as JSON under "info"; crictl inspectp prints it.
     if (request.verbose) info.info = JSON.stringify(verboseInfo(record));
-    return { status: statusOf(record), info, containers_statuses: [], timestamp: (BigInt(Date.now()) * 1_000_000n).toString() };
+    return { status: statusOf(record), info, containers_statuses: [], timestamp: nowNs() };
   };
 }
 

@@ -1,4 +1,4 @@
-import type { NodeInfo } from '../daemon/node-info.js';
+import type { NodeInfo } from './node-info.js';
 import type { RuntimeCondition, StatusRequest, StatusResponse } from './generated/cri-types.js';
 
 export function status(node: NodeInfo) {

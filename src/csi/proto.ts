@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { LOADER_OPTIONS } from '../cri/proto.js';
+import { LOADER_OPTIONS } from '../proto-options.js';
 
 const DESCRIPTOR_URL = new URL('../../reference/csi-v1.json', import.meta.url);
 const require = createRequire(import.meta.url);

@@ -5,7 +5,7 @@
 // so the method paths are /pluginregistration.Registration/<Method>.
 import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
-import { LOADER_OPTIONS } from '../cri/proto.js';
+import { LOADER_OPTIONS } from '../proto-options.js';
 
 /** What a plugin's registration socket says about it. */
 export interface PluginInfo {

@@ -7,7 +7,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RuntimeRegistry } from '../runtime/registry.js';
 import type { OciRuntime } from '../runtime/runtime.js';
-import { cgroupsPathFor } from '../container/spec/build.js';
+import { cgroupsPathFor } from '../container/oci-spec/build.js';
 import type { SandboxRecord } from './types.js';
 
 export interface PodInfraOptions {

@@ -8,6 +8,6 @@ export async function bringUpLoopback(netnsPath: string, timeoutMs: number): Pro
   try {
     await execa('nsenter', [`--net=${netnsPath}`, '--', 'ip', 'link', 'set', 'lo', 'up'], { timeout: timeoutMs, stdin: 'ignore' });
   } catch (err) {
-    throw new Error(`cannot bring up lo in ${netnsPath}: ${messageOf(err)}`);
+    throw new Error(`cannot bring up lo in ${netnsPath}: ${messageOf(err)}`, { cause: err });
   }
 }

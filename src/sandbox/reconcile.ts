@@ -39,7 +39,7 @@ export async function reconcileSandboxes(deps: { store: SandboxStore; layout: Sa
     }
   }
   for (const dir of [layout.stateRoot(), layout.filesRoot()]) {
-    let names: string[] = [];
+    let names: string[];
     try {
       names = await readdir(dir);
     } catch {

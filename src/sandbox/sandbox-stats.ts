@@ -3,6 +3,7 @@
 import { readCgroupStats, type CgroupStats } from '../cgroup/stats.js';
 import type { CgroupMount } from '../cgroup/hierarchy.js';
 import { readFile } from 'node:fs/promises';
+import { nowNs } from '../time.js';
 import { parseProcNetDev, readNetnsCounters, type InterfaceCounters } from './netns-stats.js';
 import type { SandboxRecord } from './types.js';
 
@@ -26,7 +27,7 @@ export interface CpuSample {
 
 export async function sandboxStats(record: SandboxRecord, mounts: readonly CgroupMount[], timeoutMs: number,
   previous: CpuSample | undefined): Promise<SandboxStats> {
-  const timestampNs = (BigInt(Date.now()) * 1_000_000n).toString();
+  const timestampNs = nowNs();
   const cgroup = await readCgroupStats(mounts, record.cgroup.path);
   let interfaces: InterfaceCounters[] = [];
   if (record.hostNetwork) {

@@ -12,6 +12,7 @@ import { podCgroupPath } from '../cgroup/cgroup-path.js';
 import { applyPodResources, createPodCgroup } from '../cgroup/pod-cgroup.js';
 import type { CniCapabilities, CniNetwork } from '../cni/network.js';
 import { podIpsOf } from '../cni/result.js';
+import { nowNs } from '../time.js';
 import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
 import { findById } from '../id-index.js';
 import type { Logger } from '../logger.js';
@@ -229,7 +230,7 @@ export class SandboxService {
       state: 'SANDBOX_NOTREADY',
       phase: 'creating',
       network: 'none',
-      createdAt: (BigInt(Date.now()) * 1_000_000n).toString(),
+      createdAt: nowNs(),
       runtimeHandler: spec.runtimeHandler !== '' ? spec.runtimeHandler : this.opts.defaultHandler,
       hostname,
       hostNetwork,

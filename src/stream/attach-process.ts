@@ -7,7 +7,7 @@ import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectSeqpacket, shutdownWrite } from '../native.js';
 import type { StreamBackend } from './backend.js';
-import type { ExecProcess, OutputStream } from './exec-process.js';
+import type { ExecProcess, OutputStream } from './session-process.js';
 import type { AttachRequest } from './tokens.js';
 
 const PACKET = 8192;

@@ -5,27 +5,13 @@
 // cannot forward SIGKILL.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
 import { startAttach } from './attach-process.js';
 import type { StreamBackend } from './backend.js';
+import type { ExecProcess, OutputStream } from './session-process.js';
 import type { AttachRequest, ExecRequest } from './tokens.js';
-
-export type OutputStream = 'stdout' | 'stderr';
-
-export interface ExecProcess {
-  writeStdin(data: Buffer): void;
-  closeStdin(): void;
-  resize(width: number, height: number): void;
-  /** Flow control: stop reading output while the client is slow. */
-  pause(): void;
-  resume(): void;
-  /** Exit code (128+n for a signal), once the process is gone and its output read. */
-  readonly exited: Promise<number>;
-  /** Ends the exec'd process (client gone). */
-  kill(): void;
-}
 
 /** An exec or an attach, whichever the token names. */
 export async function startSession(
@@ -124,6 +110,5 @@ function startTty(
 }
 
 function signalNumber(signal: NodeJS.Signals): number {
-  const numbers: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
-  return numbers[signal] ?? 1;
+  return constants.signals[signal] ?? 1;
 }

@@ -6,6 +6,7 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../logger.js';
 import { dialInNetns, type PodConnection } from './port-dialer.js';
 import type { PortForwardRequest } from './tokens.js';
+import { decodeChannelFrame, encodeChannelFrame } from './ws-channel.js';
 
 export const PORTFORWARD_WS_PROTOCOLS = ['v4.channel.k8s.io', 'v4.base64.channel.k8s.io', 'channel.k8s.io', 'base64.channel.k8s.io'];
 const HIGH_WATER = 1 << 20;
@@ -14,8 +15,7 @@ export function servePortForwardWebSocket(ws: WebSocket, req: PortForwardRequest
   const base64 = ws.protocol.includes('base64');
   const send = (channel: number, data: Buffer): void => {
     if (ws.readyState !== ws.OPEN) return;
-    if (base64) ws.send(String.fromCharCode(48 + channel) + data.toString('base64'));
-    else ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    ws.send(encodeChannelFrame(channel, data, base64));
   };
   const conns: PodConnection[] = [];
   req.ports.forEach((port, i) => {
@@ -43,15 +43,10 @@ export function servePortForwardWebSocket(ws: WebSocket, req: PortForwardRequest
     });
   });
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
-    let frame = raw;
-    if (!isBinary || base64) {
-      const text = raw.toString();
-      if (text.length === 0) return;
-      frame = Buffer.concat([Buffer.from([text.charCodeAt(0) - 48]), Buffer.from(text.slice(1), 'base64')]);
-    }
-    const channel = frame[0] ?? -1;
-    const conn = channel % 2 === 0 ? conns[channel / 2] : undefined;
-    if (conn && frame.length > 1 && !conn.process.stdin.destroyed && !conn.process.stdin.write(frame.subarray(1))) {
+    const frame = decodeChannelFrame(raw, isBinary, base64);
+    if (!frame) return;
+    const conn = frame.channel % 2 === 0 ? conns[frame.channel / 2] : undefined;
+    if (conn && frame.payload.length > 0 && !conn.process.stdin.destroyed && !conn.process.stdin.write(frame.payload)) {
       // The pod reads slower than the client sends: stop reading the WebSocket until it drains.
       ws.pause();
       conn.process.stdin.once('drain', () => ws.resume());

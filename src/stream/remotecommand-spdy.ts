@@ -4,7 +4,8 @@
 import { messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { StreamBackend } from './backend.js';
-import { startSession, type ExecProcess } from './exec-process.js';
+import { startSession } from './exec-process.js';
+import type { ExecProcess } from './session-process.js';
 import { parseResize } from './remotecommand-ws.js';
 import type { SpdyConnection, SpdyStream } from './spdy/connection.js';
 import { statusJson, statusText } from './status.js';

@@ -6,9 +6,11 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../logger.js';
 import { messageOf } from '../errors.js';
 import type { StreamBackend } from './backend.js';
-import { startSession, type ExecProcess } from './exec-process.js';
+import { startSession } from './exec-process.js';
+import type { ExecProcess } from './session-process.js';
 import { statusJson, statusText } from './status.js';
 import type { AttachRequest, ExecRequest } from './tokens.js';
+import { decodeChannelFrame, encodeChannelFrame } from './ws-channel.js';
 
 export const EXEC_WS_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v4.base64.channel.k8s.io', 'channel.k8s.io', 'base64.channel.k8s.io'];
 
@@ -24,8 +26,7 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest | Attac
   const v4 = protocol.startsWith('v4.') || protocol.startsWith('v5.');
   const send = (channel: number, data: Buffer): void => {
     if (ws.readyState !== ws.OPEN) return;
-    if (base64) ws.send(String.fromCharCode(48 + channel) + data.toString('base64'));
-    else ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    ws.send(encodeChannelFrame(channel, data, base64));
   };
   let proc: ExecProcess | null = null;
   /** A resize that came before the process started is its initial size. */
@@ -48,15 +49,9 @@ export async function serveExecWebSocket(ws: WebSocket, req: ExecRequest | Attac
   };
 
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
-    let frame = raw;
-    if (!isBinary || base64) {
-      const text = raw.toString();
-      if (text.length === 0) return;
-      frame = Buffer.concat([Buffer.from([text.charCodeAt(0) - 48]), Buffer.from(text.slice(1), 'base64')]);
-    }
-    if (frame.length === 0) return;
-    const channel = frame[0];
-    const payload = frame.subarray(1);
+    const frame = decodeChannelFrame(raw, isBinary, base64);
+    if (!frame) return;
+    const { channel, payload } = frame;
     if (channel === STDIN && req.stdin) {
       if (proc) proc.writeStdin(payload); else pending.push(payload);
     } else if (channel === RESIZE && req.tty) {

@@ -11,6 +11,7 @@ import type { ContainerSpec, Pod, Probe } from '../kube/pod-types.js';
 import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
+import { nsToMs } from '../time.js';
 import type { Db } from '../store/database.js';
 import { runProbe } from './probes.js';
 import { SupervisorStore, type ProbeResult, type SupervisedContainer } from './store.js';
@@ -141,7 +142,7 @@ export class Supervisor {
     const row = this.store.get(record.id, spec.name);
     const now = Date.now();
     if (current.state === 'running') {
-      const startedMs = current.startedAt / 1e6;
+      const startedMs = nsToMs(current.startedAt);
       if (row.backoffMs > 0 && now - startedMs > BACKOFF_RESET_MS) {
         row.backoffMs = 0;
         this.store.put(row);
@@ -158,7 +159,7 @@ export class Supervisor {
         row.handledExitId = current.id;
         if (restart) {
           row.backoffMs = row.backoffMs === 0 ? this.opts.backoffBaseMs : Math.min(row.backoffMs * 2, this.opts.backoffMaxMs);
-          row.restartAt = Math.max(now, current.finishedAt / 1e6 + row.backoffMs);
+          row.restartAt = Math.max(now, nsToMs(current.finishedAt) + row.backoffMs);
           this.opts.log.info({ pod: record.id, container: spec.name, exitCode: current.exitCode, backoffMs: row.backoffMs }, 'container exited; restart after backoff');
         } else {
           row.restartAt = 0;
@@ -205,7 +206,7 @@ export class Supervisor {
     let state = this.probes.get(current.id);
     const now = Date.now();
     if (!state) {
-      const startedAtMs = current.startedAt / 1e6;
+      const startedAtMs = nsToMs(current.startedAt);
       const first = (p: Probe | undefined): number => startedAtMs + (p?.initialDelaySeconds ?? 0) * 1000;
       state = {
         startedAtMs,

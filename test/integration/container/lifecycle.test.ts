@@ -34,8 +34,8 @@ describe('container lifecycle (runc under conmon)', () => {
     const done = await waitFor(async () => { const s = await h.service.status(id); return s.state === 'exited' && s; });
     expect(done.exitCode).toBe(3);
     expect(done.reason).toBe('Error');
-    expect(done.startedAt).toBeGreaterThan(0);
-    expect(done.finishedAt).toBeGreaterThanOrEqual(done.startedAt - 1e9);
+    expect(BigInt(done.startedAt)).toBeGreaterThan(0n);
+    expect(BigInt(done.finishedAt)).toBeGreaterThanOrEqual(BigInt(done.startedAt) - 1_000_000_000n);
     const log = await readFile(join(pod.logDirectory as string, 'echo.log'), 'utf8');
     const lines = log.trim().split('\n');
     expect(lines).toHaveLength(2);

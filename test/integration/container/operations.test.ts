@@ -84,8 +84,8 @@ describe('stats, update and events', () => {
     const id = await h.service.create(pod.id, req({ command: ['sh', '-c', 'head -c 100000 /dev/zero > /blob; while true; do :; done'] }));
     await h.service.start(id);
     try {
-      const stats = await waitFor(async () => { const s = await h.service.stats(id); return s.cpuUsageNs > 50e6 && s.writableLayerBytes >= 100000 && s; });
-      expect(stats.memoryWorkingSetBytes).toBeGreaterThan(0);
+      const stats = await waitFor(async () => { const s = await h.service.stats(id); return s.cpuUsageNs > 50_000_000n && s.writableLayerBytes >= 100000 && s; });
+      expect(stats.memoryWorkingSetBytes).toBeGreaterThan(0n);
       expect(stats.writableLayerInodes).toBeGreaterThan(0);
       expect((await h.service.listStats({ sandboxId: pod.id })).map((s) => s.id)).toContain(id);
 

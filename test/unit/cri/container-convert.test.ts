@@ -50,7 +50,7 @@ describe('service record -> CRI status', () => {
     const request = toContainerRequest({ metadata: { name: 'c' }, image: { image: 'i' } });
     const status = toCriStatus({
       id: 'x', sandboxId: 's', name: 'c', attempt: 0, imageRef: 'i', imageId: 'sha256:1', state: 'exited',
-      createdAt: 1.7e18 + 0.4, startedAt: 0, finishedAt: 1.8e18, exitCode: 137, reason: 'OOMKilled', message: 'm', pid: 1,
+      createdAt: '1700000000000000000', startedAt: '0', finishedAt: '1800000000000000000', exitCode: 137, reason: 'OOMKilled', message: 'm', pid: 1,
       labels: {}, annotations: {}, logPath: '/l', runtimeHandler: 'runc', stopSignal: 'SIGTERM', request, uid: 0, gid: 0,
       additionalGids: [0, 10], cgroupsPath: '/c',
     });

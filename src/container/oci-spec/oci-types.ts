@@ -1,7 +1,6 @@
 // The parts of the OCI runtime-spec config.json that keelson emits.
 
 export interface OciMount { destination: string; type: string; source: string; options: string[] }
-export interface OciIdMapping { containerID: number; hostID: number; size: number }
 export interface OciNamespace { type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'user'; path?: string }
 export interface OciDevice { path: string; type: 'c' | 'b' | 'p'; major: number; minor: number; fileMode?: number; uid?: number; gid?: number }
 export interface OciDeviceRule { allow: boolean; type?: 'a' | 'c' | 'b'; major?: number; minor?: number; access?: string }

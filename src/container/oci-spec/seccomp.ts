@@ -30,7 +30,7 @@ export interface SeccompProfile extends Omit<OciSeccomp, 'syscalls'> {
 }
 
 const MAX_PROFILE_BYTES = 1 << 20;
-// From dist/container/spec or src/container/spec, the repo root is three levels up.
+// From dist/container/oci-spec or src/container/oci-spec, the repo root is three levels up.
 const DEFAULT_PROFILE_PATH = fileURLToPath(new URL('../../../profiles/seccomp-default.json', import.meta.url));
 
 let defaultProfile: SeccompProfile | null = null;
