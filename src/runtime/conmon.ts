@@ -52,6 +52,9 @@ export class ConmonRuntime implements OciRuntime {
       const child = spawn(this.conmonPath, args, {
         stdio: ['ignore', stderrFd, stderrFd, 'pipe'],
         env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', _OCI_SYNCPIPE: '3' },
+        // conmon drops an "oom" marker in its working directory (cgroup v1): keep it in the
+        // container's own state dir, as CRI-O does, not in the daemon's.
+        cwd: opts.stateDir,
         detached: true,
       });
       child.unref();
