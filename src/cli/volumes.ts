@@ -2,6 +2,7 @@
 // named volumes, through the keelson-only keelson.v1.Volumes service on the CRI socket.
 import type { Command } from 'commander';
 import { VolumesClient } from '../client/volumes.js';
+import type { PluginView } from '../csi/registry.js';
 import { InvalidArgumentError } from '../errors.js';
 import { bytesOf } from '../kube/quantity.js';
 import { explainClientError, socketOption } from './client-options.js';
@@ -30,6 +31,12 @@ function parameters(list: string[]): Record<string, string> {
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
+/** healthy, or the state and why: `restarting: plugin process exited (...)`, `unhealthy: ...`. */
+function healthColumn(p: PluginView): string {
+  const state = p.state ?? (p.healthy ? 'healthy' : 'unhealthy'); // (a daemon from before `state`)
+  return state === 'healthy' ? 'healthy' : `${state}${p.lastError ? `: ${p.lastError}` : ''}`.slice(0, 60);
+}
+
 export function registerVolumeCommands(program: Command): void {
   program
     .command('plugins')
@@ -40,7 +47,7 @@ export function registerVolumeCommands(program: Command): void {
       const plugins = await client.plugins();
       printAs(o.output, plugins, () => formatTable(['NAME', 'HEALTH', 'SOURCE', 'PID', 'RESTARTS', 'NODE', 'CONTROLLER', 'ENDPOINT'], plugins.map((p) => [
         p.name,
-        p.healthy ? 'healthy' : `unhealthy: ${p.lastError ?? ''}`.slice(0, 60),
+        healthColumn(p),
         p.source,
         p.process?.pid ? String(p.process.pid) : '-',
         p.process ? String(p.process.restarts) : '-',

@@ -39,13 +39,22 @@ const RETRYABLE = new Set<grpc.status>([grpc.status.UNAVAILABLE, grpc.status.DEA
 export class CsiCallError extends KeelsonError {
   readonly code: string;
   readonly retryable: boolean;
+  /**
+   * False when no attempt got a connection to the plugin, so the plugin never saw the request
+   * (nothing to undo on its side); true when any attempt may have reached it.
+   */
+  readonly reached: boolean;
 
-  constructor(kind: ErrorKind, message: string, code: string, retryable: boolean) {
+  constructor(kind: ErrorKind, message: string, code: string, retryable: boolean, reached = true) {
     super(kind, message);
     this.code = code;
     this.retryable = retryable;
+    this.reached = reached;
   }
 }
+
+/** grpc-js's words for a call that failed before any connection carried it. */
+const NOT_CONNECTED = /No connection established|connect ENOENT|connect ECONNREFUSED/i;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +94,16 @@ export class CsiClient {
     this.#clients.clear();
   }
 
+  /**
+   * Drops the channels, so the next call connects afresh. For when the plugin's process was
+   * (re)started or its socket reappeared: a channel whose connects failed while the plugin was
+   * down sits in reconnect backoff (up to max_reconnect_backoff_ms) and fails calls at once
+   * until its timer fires, though the plugin already serves.
+   */
+  reset(): void {
+    this.close();
+  }
+
   #client(service: ServiceName): grpc.Client {
     let client = this.#clients.get(service);
     if (!client) {
@@ -94,6 +113,9 @@ export class CsiClient {
         'grpc.initial_reconnect_backoff_ms': 100,
         'grpc.max_reconnect_backoff_ms': 2000,
         'grpc.max_receive_message_length': 4 * 1024 * 1024,
+        // Its own subchannel: from grpc-js's global pool a new channel (reset(), a registration
+        // socket that reappeared) would get the old one back, still in its reconnect backoff.
+        'grpc.use_local_subchannel_pool': 1,
       });
       this.#clients.set(service, client);
     }
@@ -103,6 +125,7 @@ export class CsiClient {
   async #call(service: ServiceName, method: string, request: object, override?: Partial<CsiClientOptions>): Promise<never> {
     const opts = { ...this.#opts, ...override };
     let delay = opts.retryDelayMs;
+    let reached = false;
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.#once(service, method, request, opts.timeoutMs)) as never;
@@ -110,6 +133,7 @@ export class CsiClient {
         const e = err as grpc.ServiceError;
         const code = typeof e.code === 'number' ? e.code : grpc.status.UNKNOWN;
         const retryable = RETRYABLE.has(code);
+        if (!(code === grpc.status.UNAVAILABLE && NOT_CONNECTED.test(e.details ?? ''))) reached = true;
         if (retryable && attempt < opts.retries) {
           await sleep(delay);
           delay *= 2;
@@ -121,7 +145,7 @@ export class CsiClient {
           : `${codeName}: ${e.details || e.message}`;
         const tries = attempt > 0 ? ` after ${attempt + 1} attempts` : '';
         throw new CsiCallError(KIND_OF_CODE[code] ?? 'Internal',
-          `CSI plugin "${this.plugin}" ${method}${describeRequest(request)} failed${tries}: ${detail}`, codeName, retryable);
+          `CSI plugin "${this.plugin}" ${method}${describeRequest(request)} failed${tries}: ${detail}`, codeName, retryable, reached);
       }
     }
   }

@@ -10,6 +10,12 @@
 //
 // Every step is recorded before its call (src/csi/store.ts), so a failure or a daemon restart
 // in the middle can be finished or undone by calling the same idempotent RPCs again.
+//
+// A plugin that is restarting or otherwise unavailable is waited for, as kubelet keeps retrying
+// a volume's setup while the pod stays ContainerCreating: every call of a publish (and of its
+// undo, and of a pod's teardown) is retried within one window (`waitMs`, the config's
+// call_timeout_seconds) while the plugin is unavailable. A call that never reached the plugin
+// (no connection) needs no undo on its side.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, rmdir } from 'node:fs/promises';
@@ -55,6 +61,9 @@ function isNotFound(err: unknown): boolean {
   return err instanceof CsiCallError && err.code === 'NOT_FOUND';
 }
 
+/** Publishes of this daemon run whose NodePublishVolume has not (yet) reached the plugin. */
+const publishUnsent = new WeakSet<Publish>();
+
 export class NodeVolumes {
   readonly #podLocks = new KeyedLock();
   readonly #volumeLocks = new KeyedLock();
@@ -62,8 +71,11 @@ export class NodeVolumes {
   readonly #registry: PluginRegistry;
   readonly #root: string;
   readonly #log: Logger;
+  readonly #waitMs: number;
 
-  constructor(opts: { store: CsiStore; registry: PluginRegistry; root: string; log: Logger }) {
+  /** waitMs: how long a publish or teardown waits for a plugin that is unavailable (restarting). */
+  constructor(opts: { store: CsiStore; registry: PluginRegistry; root: string; log: Logger; waitMs?: number }) {
+    this.#waitMs = opts.waitMs ?? 120_000;
     this.#store = opts.store;
     this.#registry = opts.registry;
     this.#root = join(opts.root, 'csi');
@@ -90,6 +102,7 @@ export class NodeVolumes {
     return this.#podLocks.run(pod.uid, async () => {
       const paths = new Map<string, string>();
       const made: Publish[] = [];
+      const deadline = Date.now() + this.#waitMs;
       try {
         for (const r of requests) {
           const existing = this.#store.publishes({ podUid: pod.uid }).find((p) => p.volumeName === r.name);
@@ -97,14 +110,16 @@ export class NodeVolumes {
             paths.set(r.name, existing.targetPath);
             continue;
           }
-          if (existing) await this.#unpublish(existing);
-          const rec = await this.#publishOne(pod, r, made);
+          if (existing) await this.#unpublish(existing, deadline);
+          const rec = await this.#publishOne(pod, r, made, deadline);
           paths.set(r.name, rec.targetPath);
         }
         return paths;
       } catch (err) {
+        // The undo gets a window of its own: the publish may have used all of its one.
+        const undoDeadline = Date.now() + this.#waitMs;
         for (const rec of made.reverse()) {
-          await this.#unpublish(rec).catch((e: unknown) => this.#log.error({ pod: pod.uid, volume: rec.volumeName, err: messageOf(e) }, 'undoing a CSI publish failed; left for the retry loop'));
+          await this.#unpublish(rec, undoDeadline).catch((e: unknown) => this.#log.error({ pod: pod.uid, volume: rec.volumeName, err: messageOf(e) }, 'undoing a CSI publish failed; left for the retry loop'));
         }
         if (this.#store.publishes({ podUid: pod.uid }).length === 0) {
           await this.#removePodDir(pod.uid).catch((e: unknown) => this.#log.error({ pod: pod.uid, err: messageOf(e) }, 'removing the pod CSI dir failed'));
@@ -121,9 +136,10 @@ export class NodeVolumes {
     if (!UID.test(uid) || (this.#store.publishes({ podUid: uid }).length === 0 && !existsSync(this.podDir(uid)))) return;
     await this.#podLocks.run(uid, async () => {
       const problems: string[] = [];
+      const deadline = Date.now() + this.#waitMs;
       for (const rec of this.#store.publishes({ podUid: uid })) {
         try {
-          await this.#unpublish(rec);
+          await this.#unpublish(rec, deadline);
         } catch (err) {
           problems.push(`${rec.volumeName}: ${messageOf(err)}`);
         }
@@ -148,7 +164,7 @@ export class NodeVolumes {
         if (!rec || (rec.state === 'published' && podExists(rec.podUid))) return;
         try {
           this.#log.info({ pod: rec.podUid, volume: rec.volumeName, state: rec.state }, 'cleaning up a CSI publish left by a previous run');
-          await this.#unpublish(rec);
+          await this.#unpublish(rec, 0); // no waiting: the next pass retries
           if (this.#store.publishes({ podUid: rec.podUid }).length === 0) await this.#removePodDir(rec.podUid);
         } catch (err) {
           pending++;
@@ -159,7 +175,7 @@ export class NodeVolumes {
     for (const s of this.#store.stagings()) {
       if (s.state === 'staged' && this.#store.publishes({ driver: s.driver, volumeId: s.volumeId }).length > 0) continue;
       try {
-        await this.#releaseIfUnused(s.driver, s.volumeId);
+        await this.#releaseIfUnused(s.driver, s.volumeId, 0);
       } catch (err) {
         pending++;
         this.#log.warn({ driver: s.driver, volume: s.volumeId, err: messageOf(err) }, 'CSI unstage failed; will retry');
@@ -168,7 +184,7 @@ export class NodeVolumes {
     return pending;
   }
 
-  async #publishOne(pod: PodRef, r: PodVolumeRequest, made: Publish[]): Promise<Publish> {
+  async #publishOne(pod: PodRef, r: PodVolumeRequest, made: Publish[], deadline: number): Promise<Publish> {
     const src = r.source;
     let driver: string;
     let volumeId: string;
@@ -193,7 +209,7 @@ export class NodeVolumes {
       fsType = src.fsType;
       secrets = src.secrets;
     }
-    const plugin = await this.#registry.get(driver);
+    const plugin = await this.#registry.available(driver, deadline);
     const parent = join(this.podDir(pod.uid), r.name);
     const rec: Publish = {
       podUid: pod.uid, volumeName: r.name, podName: pod.name, podNamespace: pod.namespace, driver, volumeId, namedVolume,
@@ -203,15 +219,16 @@ export class NodeVolumes {
     // Recorded first: a concurrent teardown of another pod then sees this volume as in use.
     this.#store.putPublish(rec);
     made.push(rec);
+    publishUnsent.add(rec);
     const capability = mountCapability(fsType);
-    const staging = rec.ephemeral ? null : await this.#attachAndStage(plugin, volumeId, context, capability);
+    const staging = rec.ephemeral ? null : await this.#attachAndStage(plugin, volumeId, context, capability, deadline);
     rec.stagingPath = staging?.path ?? '';
     this.#store.putPublish(rec);
     await mkdir(parent, { recursive: true, mode: 0o750 });
-    await this.#call(plugin, () => plugin.client.node('NodePublishVolume', {
+    await this.#call(plugin, deadline, (p) => p.client.node('NodePublishVolume', {
       volume_id: volumeId, publish_context: staging?.publishContext ?? {}, staging_target_path: rec.stagingPath,
       target_path: rec.targetPath, volume_capability: capability, readonly: rec.readOnly, secrets, volume_context: context,
-    }));
+    }), () => publishUnsent.delete(rec));
     rec.state = 'published';
     this.#store.putPublish(rec);
     if (namedVolume !== '') await this.#finishExpansion(plugin, namedVolume, rec);
@@ -234,7 +251,7 @@ export class NodeVolumes {
   }
 
   /** ControllerPublish and NodeStage once per volume on this node; null when neither applies. */
-  async #attachAndStage(plugin: CsiPlugin, volumeId: string, context: Record<string, string>, capability: VolumeCapability): Promise<Staging | null> {
+  async #attachAndStage(plugin: CsiPlugin, volumeId: string, context: Record<string, string>, capability: VolumeCapability, deadline: number): Promise<Staging | null> {
     const attach = plugin.hasController('PUBLISH_UNPUBLISH_VOLUME');
     const stage = plugin.hasNode('STAGE_UNSTAGE_VOLUME');
     if (!attach && !stage) return null;
@@ -247,9 +264,11 @@ export class NodeVolumes {
       };
       s.state = 'staging';
       this.#store.putStaging(s);
+      // A staging this call started whose NodeStageVolume never reached the plugin needs no NodeUnstage.
+      let stageReached = known !== undefined;
       try {
         if (attach && !s.controllerPublished) {
-          const answer = await this.#call(plugin, () => plugin.client.controller('ControllerPublishVolume', {
+          const answer = await this.#call(plugin, deadline, (p) => p.client.controller('ControllerPublishVolume', {
             volume_id: volumeId, node_id: plugin.nodeId(), volume_capability: capability, readonly: false, volume_context: context,
           }));
           s.controllerPublished = true;
@@ -258,65 +277,76 @@ export class NodeVolumes {
         }
         if (s.path !== '') {
           await mkdir(s.path, { recursive: true, mode: 0o750 });
-          await this.#call(plugin, () => plugin.client.node('NodeStageVolume', {
+          await this.#call(plugin, deadline, (p) => p.client.node('NodeStageVolume', {
             volume_id: volumeId, publish_context: s.publishContext, staging_target_path: s.path, volume_capability: capability, volume_context: context,
-          }));
+          }), () => { stageReached = true; });
         }
         s.state = 'staged';
         this.#store.putStaging(s);
         this.#log.info({ driver: plugin.name, volumeId, staging: s.path }, 'CSI volume staged');
         return s;
       } catch (err) {
-        await this.#unstage(plugin, s).catch((e: unknown) => this.#log.error({ driver: plugin.name, volumeId, err: messageOf(e) }, 'undoing a CSI stage failed; left for the retry loop'));
+        await this.#unstage(s, Date.now() + this.#waitMs, !stageReached).catch((e: unknown) => this.#log.error({ driver: plugin.name, volumeId, err: messageOf(e) }, 'undoing a CSI stage failed; left for the retry loop'));
         throw err;
       }
     });
   }
 
   /** NodeUnpublish, then the target's parent, the record, and the staging if it was the last user. */
-  async #unpublish(rec: Publish): Promise<void> {
+  async #unpublish(rec: Publish, deadline: number): Promise<void> {
     rec.state = 'unpublishing';
     this.#store.putPublish(rec);
-    const plugin = await this.#registry.get(rec.driver);
-    try {
-      await this.#call(plugin, () => plugin.client.node('NodeUnpublishVolume', { volume_id: rec.volumeId, target_path: rec.targetPath }));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
+    // A NodePublishVolume that never reached the plugin left nothing on its side (the mountinfo
+    // check below still holds): no need to wait for a plugin that may not come back.
+    if (!publishUnsent.has(rec)) {
+      const plugin = await this.#registry.available(rec.driver, deadline);
+      try {
+        await this.#call(plugin, deadline, (p) => p.client.node('NodeUnpublishVolume', { volume_id: rec.volumeId, target_path: rec.targetPath }));
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
     }
     const parent = join(this.podDir(rec.podUid), rec.volumeName);
     assertNothingMountedUnder(parent, `NodeUnpublishVolume of ${rec.volumeId} by CSI plugin "${rec.driver}" answered success`);
     await rm(parent, { recursive: true, force: true });
     this.#store.deletePublish(rec.podUid, rec.volumeName);
     this.#log.info({ pod: rec.podUid, volume: rec.volumeName, driver: rec.driver }, 'CSI volume unpublished');
-    if (!rec.ephemeral) await this.#releaseIfUnused(rec.driver, rec.volumeId);
+    if (!rec.ephemeral) await this.#releaseIfUnused(rec.driver, rec.volumeId, deadline);
   }
 
-  async #releaseIfUnused(driver: string, volumeId: string): Promise<void> {
+  async #releaseIfUnused(driver: string, volumeId: string, deadline: number): Promise<void> {
     await this.#volumeLocks.run(`${driver}/${volumeId}`, async () => {
       const s = this.#store.staging(driver, volumeId);
       if (!s || this.#store.publishes({ driver, volumeId }).length > 0) return;
-      await this.#unstage(await this.#registry.get(driver), s);
+      await this.#unstage(s, deadline);
     });
   }
 
-  /** NodeUnstage and ControllerUnpublish of a staging; the record goes when both are done. */
-  async #unstage(plugin: CsiPlugin, s: Staging): Promise<void> {
+  /**
+   * NodeUnstage and ControllerUnpublish of a staging; the record goes when both are done.
+   * stageUnsent: NodeStageVolume never reached the plugin, so there is nothing to unstage.
+   */
+  async #unstage(s: Staging, deadline: number, stageUnsent = false): Promise<void> {
     s.state = 'unstaging';
     this.#store.putStaging(s);
+    const needsPlugin = (s.path !== '' && !stageUnsent) || s.controllerPublished;
+    const plugin = needsPlugin ? await this.#registry.available(s.driver, deadline) : null;
     if (s.path !== '') {
-      try {
-        await this.#call(plugin, () => plugin.client.node('NodeUnstageVolume', { volume_id: s.volumeId, staging_target_path: s.path }));
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
+      if (plugin !== null && !stageUnsent) {
+        try {
+          await this.#call(plugin, deadline, (p) => p.client.node('NodeUnstageVolume', { volume_id: s.volumeId, staging_target_path: s.path }));
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
       }
       assertNothingMountedUnder(s.path, `NodeUnstageVolume of ${s.volumeId} by CSI plugin "${s.driver}" answered success`);
       await rmdir(s.path).catch((err: NodeJS.ErrnoException) => {
         if (err.code !== 'ENOENT') throw err;
       });
     }
-    if (s.controllerPublished) {
+    if (plugin !== null && s.controllerPublished) {
       try {
-        await this.#call(plugin, () => plugin.client.controller('ControllerUnpublishVolume', { volume_id: s.volumeId, node_id: plugin.nodeId() }));
+        await this.#call(plugin, deadline, (p) => p.client.controller('ControllerUnpublishVolume', { volume_id: s.volumeId, node_id: p.nodeId() }));
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
@@ -331,13 +361,30 @@ export class NodeVolumes {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** One plugin call; a failure for want of the plugin marks it for a re-probe. */
-  async #call<T>(plugin: CsiPlugin, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      this.#registry.noteFailure(plugin, err);
-      throw err;
+  /**
+   * One plugin call (idempotent, as every CSI call). A failure for want of the plugin marks it
+   * for a re-probe, and until `deadline` (epoch ms) the call is made again once the plugin is
+   * available (restarted, probed healthy). `reached` is told when the call may have reached the
+   * plugin.
+   */
+  async #call<T>(plugin: CsiPlugin, deadline: number, fn: (p: CsiPlugin) => Promise<T>, reached?: () => void): Promise<T> {
+    let p = plugin;
+    for (let waited = false; ; waited = true) {
+      try {
+        const answer = await fn(p);
+        reached?.();
+        return answer;
+      } catch (err) {
+        if (!(err instanceof CsiCallError && !err.reached)) reached?.();
+        this.#registry.noteFailure(p, err);
+        if (!(err instanceof CsiCallError && err.retryable) || Date.now() >= deadline) throw err;
+        if (!waited) this.#log.warn({ plugin: p.name, err: messageOf(err), waitMs: deadline - Date.now() }, 'CSI plugin unavailable; waiting for it');
+        try {
+          p = await this.#registry.available(p.name, deadline);
+        } catch (gone) {
+          throw new KeelsonError('Unavailable', `${err.message}; waited ${Math.round(this.#waitMs / 1000)} s for the plugin: ${messageOf(gone)}`);
+        }
+      }
     }
   }
 }

@@ -26,6 +26,10 @@ export interface PluginProcessOptions {
   env?: Record<string, string>;
   backoff?: Partial<PluginBackoff>; // defaults 1000 / 30000 / 60000 ms
   onRestart?: (attempt: number) => void;
+  /** A run's socket accepts (the first start and every restart): the time to reconnect. */
+  onReady?: (pid: number | null) => void;
+  /** A ready run exited unexpectedly; restartAt is when the next start is due. */
+  onExit?: (exit: PluginExit, restartAt: number | null) => void;
   readyTimeoutMs?: number; // default 15000
 }
 
@@ -34,6 +38,8 @@ export interface PluginExit { code: number | null; signal: string | null; at: nu
 export interface PluginProcessStatus {
   pid: number | null;
   running: boolean;
+  /** Running and its socket accepted. */
+  ready: boolean;
   restarts: number;
   lastExit: PluginExit | null;
   nextRestartAt: number | null; // epoch ms of the pending restart, while waiting out a backoff
@@ -95,7 +101,7 @@ export class PluginProcess {
 
   status(): PluginProcessStatus {
     const run = this.run !== null && this.run.exit === null ? this.run : null;
-    return { pid: run?.pid ?? null, running: run !== null, restarts: this.restarts, lastExit: this.lastExit, nextRestartAt: this.nextRestartAt };
+    return { pid: run?.pid ?? null, running: run !== null, ready: run?.ready ?? false, restarts: this.restarts, lastExit: this.lastExit, nextRestartAt: this.nextRestartAt };
   }
 
   /** Resolves when the plugin is running and its socket accepts (e.g. after a restart). */
@@ -167,6 +173,7 @@ export class PluginProcess {
       if ((await accepts(endpoint)) && run.exit === null) { // (an exit right after accepting is reported above)
         run.ready = true;
         this.log.info({ pid: run.pid, endpoint }, 'CSI plugin is listening');
+        try { this.opts.onReady?.(run.pid); } catch (err) { this.log.warn({ err }, 'onReady callback failed'); }
         return;
       }
       if (Date.now() >= deadline) {
@@ -195,6 +202,7 @@ export class PluginProcess {
       if (run.ready && !this.stopped) {
         this.log.warn({ pid: run.pid, code, signal }, 'CSI plugin exited unexpectedly; restarting after backoff');
         this.scheduleRestart(run);
+        try { this.opts.onExit?.(run.exit, this.nextRestartAt); } catch (err) { this.log.warn({ err }, 'onExit callback failed'); }
       }
     };
     child.once('exit', (code, signal) => finish(code, signal));

@@ -21,21 +21,33 @@ export interface PluginInfo {
   nodeId: string;
 }
 
+/**
+ * starting: not probed yet; healthy: the last probe passed and its process (if keelson runs
+ * it) serves; unhealthy: the last probe failed; restarting: its process exited and waits out
+ * the restart backoff, or is starting again; down: its process is not running and no restart
+ * is due (stopped, or its first start failed and is retried).
+ */
+export type PluginState = 'starting' | 'healthy' | 'unhealthy' | 'restarting' | 'down';
+
 export interface PluginView {
   name: string;
   endpoint: string;
   source: 'config' | 'registration';
+  state: PluginState;
+  /** state === 'healthy'. */
   healthy: boolean;
   lastError: string | null;
   probedAt: number | null;
   info: PluginInfo | null;
-  process: { pid: number | null; running: boolean; restarts: number } | null;
+  process: { pid: number | null; running: boolean; restarts: number; nextRestartAt: number | null } | null;
 }
 
 const PROBE_TIMEOUT_MS = 10_000;
 /** As the config schema allows for [csi.plugins] keys (CSI: at most 63 characters). */
 const PLUGIN_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 const REPROBE_EVERY_MS = 10_000;
+const AVAILABLE_POLL_MS = 250;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class CsiPlugin {
   readonly name: string;
@@ -72,12 +84,24 @@ export class CsiPlugin {
     return this.info?.nodeId ?? '';
   }
 
+  /** Health as the process and the last probe tell it: a dead process is never healthy. */
+  state(): PluginState {
+    const st = this.process?.status();
+    if (st && !st.ready) {
+      if (st.nextRestartAt !== null || st.restarts > 0) return 'restarting';
+      return st.running ? 'starting' : this.lastError === 'starting' ? 'starting' : 'down';
+    }
+    if (this.healthy) return 'healthy';
+    return this.probedAt === null ? 'starting' : 'unhealthy';
+  }
+
   view(): PluginView {
     const st = this.process?.status();
+    const state = this.state();
     return {
-      name: this.name, endpoint: this.endpoint, source: this.source, healthy: this.healthy, lastError: this.lastError,
+      name: this.name, endpoint: this.endpoint, source: this.source, state, healthy: state === 'healthy', lastError: this.lastError,
       probedAt: this.probedAt, info: this.info,
-      process: st ? { pid: st.pid, running: st.running, restarts: st.restarts } : null,
+      process: st ? { pid: st.pid, running: st.running, restarts: st.restarts, nextRestartAt: st.nextRestartAt } : null,
     };
   }
 }
@@ -160,9 +184,30 @@ export class PluginRegistry {
       throw new NotFoundError(`no CSI plugin named "${name}" (known: ${known.length > 0 ? known.join(', ') : 'none'}); declare it under [csi.plugins] or register it in ${this.#settings.registration_dir || 'a registration dir'}`);
     }
     await plugin.started;
+    const st = plugin.process?.status();
+    if (st && !st.ready) {
+      // Probing a process that is not there would only push the channel into reconnect backoff.
+      throw new KeelsonError('Unavailable', `CSI plugin "${name}" is not running: ${plugin.lastError ?? 'not started'}`);
+    }
     if (!plugin.healthy) await this.probe(plugin);
     if (!plugin.healthy) throw new KeelsonError('Unavailable', `CSI plugin "${name}" is not healthy: ${plugin.lastError ?? 'not probed yet'}`);
     return plugin;
+  }
+
+  /**
+   * get(), waiting until `deadline` (epoch ms) while the plugin is unavailable (restarting,
+   * starting, failing its probe), as kubelet keeps retrying a volume's setup. Other failures
+   * (no such plugin) are thrown at once; the last Unavailable one once the deadline passed.
+   */
+  async available(name: string, deadline: number): Promise<CsiPlugin> {
+    for (;;) {
+      try {
+        return await this.get(name);
+      } catch (err) {
+        if (!(err instanceof KeelsonError && err.kind === 'Unavailable') || this.#closed || Date.now() >= deadline) throw err;
+      }
+      await sleep(Math.max(0, Math.min(AVAILABLE_POLL_MS, deadline - Date.now())));
+    }
   }
 
   /** To call when a plugin call failed: a plugin that went away is marked and re-probed. */
@@ -239,10 +284,22 @@ export class PluginRegistry {
         name, binary: s.binary, args: s.args ?? [], endpoint: s.endpoint, env: s.env,
         logFile: join(this.#logDir, `${name}.log`), log: this.#log,
         backoff: { initialMs: this.#settings.restart_backoff_ms, maxMs: 30_000, resetAfterMs: 60_000 },
-        onRestart: () => {
+        onExit: (exit, restartAt) => {
+          // Dead is not healthy, whatever the last probe said; calls wait for the restart.
           plugin.healthy = false;
-          plugin.lastError = 'restarting';
-          void plugin.process?.waitReady(15_000).then(() => this.probe(plugin), () => undefined);
+          const how = exit.signal !== null ? `killed by signal ${exit.signal}` : `exit code ${exit.code}`;
+          plugin.lastError = `plugin process exited (${how}); restarting${restartAt !== null ? ` in ${Math.max(0, restartAt - Date.now())} ms` : ''}`;
+        },
+        onRestart: (attempt) => {
+          plugin.healthy = false;
+          plugin.lastError = `restarting (restart ${attempt})`;
+        },
+        onReady: () => {
+          // A new process on the socket: new channels (the old ones may be in reconnect backoff
+          // from calls made while it was down), then the probe.
+          plugin.client.reset();
+          // A probe still in flight used the old channel: probe again after it.
+          if (plugin.process?.status().restarts) void (plugin.probing ?? Promise.resolve()).then(() => this.probe(plugin));
         },
       });
       if (!(await this.#startProcess(plugin, this.#settings.restart_backoff_ms))) return;

@@ -25,7 +25,8 @@ export class CsiService {
     this.#log = opts.log.child({ module: 'csi' });
     this.#podExists = opts.podExists;
     this.registry = new PluginRegistry({ settings: opts.settings, state: opts.state, log: opts.log });
-    this.nodeVolumes = new NodeVolumes({ store, registry: this.registry, root: opts.root, log: opts.log });
+    // A publish waits for a restarting plugin as long as one call may take.
+    this.nodeVolumes = new NodeVolumes({ store, registry: this.registry, root: opts.root, log: opts.log, waitMs: opts.settings.call_timeout_seconds * 1000 });
     this.namedVolumes = new NamedVolumes({ store, registry: this.registry, log: opts.log });
   }
 

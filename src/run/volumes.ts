@@ -10,6 +10,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
 import { bytesOf } from '../kube/quantity.js';
 import type { PodVolumeRequest } from '../csi/node-volumes.js';
+import { resolveSubPath } from './subpath.js';
 
 /** Bounded like manifests: a configMap or secret file is read whole. */
 const MAX_SOURCE_BYTES = 1 << 20;
@@ -195,4 +196,21 @@ export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): 
       propagation: PROPAGATION[m.mountPropagation ?? 'None'],
     };
   });
+}
+
+/**
+ * mountsOf, with each subPath made and resolved safely inside its volume on the host
+ * (src/run/subpath.ts): missing dirs are created, a way out of the volume through a symlink is
+ * refused. For the containers of `keelson run`, just before each is created, so what an earlier
+ * container left in a shared volume is what is checked.
+ */
+export async function mountsFor(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): Promise<Mount[]> {
+  const mounts = mountsOf(c, volumes, pod);
+  for (const [i, m] of (c.volumeMounts ?? []).entries()) {
+    const mount = mounts[i];
+    const root = volumes.get(m.name);
+    if (!m.subPath || !mount || !root) continue;
+    mount.host_path = await resolveSubPath(root, m.subPath, `container ${c.name} volumeMounts[${i}].subPath "${m.subPath}" (volume ${m.name})`);
+  }
+  return mounts;
 }

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { claim, CsiCliEnv, FAST_CSI_TOML, fixturePluginToml, readCalls } from '../../fixtures/csi-e2e.js';
+import { claim, CsiCliEnv, DEMO_IMAGE, FAST_CSI_TOML, fixturePluginToml, readCalls } from '../../fixtures/csi-e2e.js';
 import { CLI_PATH, startKeelson } from '../../fixtures/daemon.js';
 import { waitFor } from '../../fixtures/wait.js';
 
@@ -251,5 +251,77 @@ describe('daemon restart', () => {
     expect(count('NodeUnstageVolume', volumeId)).toBe(1);
     expect(t.csiMounts()).toEqual([]);
     await t.ok('volume', 'rm', name);
+  });
+});
+
+describe('subPath volume mounts', () => {
+  async function writeManifest(name: string, body: string): Promise<string> {
+    const path = join(t.base, 'manifests', `${name}-${randomBytes(3).toString('hex')}.yaml`);
+    await writeFile(path, body);
+    return path;
+  }
+
+  it('creates missing subPath dirs inside an emptyDir and a CSI volume, and mounts only them', async () => {
+    const file = await writeManifest('subpaths', `
+apiVersion: v1
+kind: Pod
+metadata: { name: subpaths }
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: ${DEMO_IMAGE}
+      command: ["sh", "-c", "echo in-scratch > /s/f; echo in-csi > /d/g; ls /d; echo listed; sleep 3600"]
+      volumeMounts:
+        - { name: scratch, mountPath: /s, subPath: a/b }
+        - { name: data, mountPath: /d, subPath: sub/dir }
+  volumes:
+    - name: scratch
+      emptyDir: {}
+    - name: data
+      csi: { driver: ${DRIVER} }
+`);
+    const pod = await t.runPod(file);
+    await waitFor('the pod to write both volumes', async () => ((await logsOf(pod)).includes('listed') ? true : undefined));
+    const podDir = readdirSync(join(t.daemon.root, 'pod-volumes')).find((d) => d.startsWith('default_subpaths_')) ?? '';
+    expect(readFileSync(join(t.daemon.root, 'pod-volumes', podDir, 'scratch', 'a', 'b', 'f'), 'utf8')).toBe('in-scratch\n');
+    const volumeId = readCalls(pluginState).filter((c) => c.method === 'NodePublishVolume' && c.ok !== false).at(-1)?.volume_id ?? '';
+    const backing = join(pluginState, 'ephemeral', volumeId);
+    expect(readFileSync(join(backing, 'sub', 'dir', 'g'), 'utf8')).toBe('in-csi\n');
+    // Only the subPath is mounted: the plugin's hello.txt at the volume's root is not in /d.
+    expect(existsSync(join(backing, 'hello.txt'))).toBe(true);
+    expect(await logsOf(pod)).not.toContain('hello.txt');
+    await t.ok('rm', pod);
+    expect(t.csiMounts()).toEqual([]);
+  });
+
+  it('refuses a subPath through a symlink an earlier container left pointing at /etc, and leaves host /etc alone', async () => {
+    const probe = `keelson-subpath-${randomBytes(4).toString('hex')}`;
+    const file = await writeManifest('hostile', `
+apiVersion: v1
+kind: Pod
+metadata: { name: hostile }
+spec:
+  restartPolicy: Never
+  initContainers:
+    - name: plant
+      image: ${DEMO_IMAGE}
+      command: ["sh", "-c", "ln -s /etc /v/evil"]
+      volumeMounts: [{ name: shared, mountPath: /v }]
+  containers:
+    - name: main
+      image: ${DEMO_IMAGE}
+      command: ["sh", "-c", "echo owned > /x/owned; sleep 3600"]
+      volumeMounts: [{ name: shared, mountPath: /x, subPath: evil/${probe} }]
+  volumes:
+    - name: shared
+      emptyDir: {}
+`);
+    const r = await t.cli('run', file);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`container main volumeMounts\\[0\\]\\.subPath "evil/${probe}".*evil is a symlink to /etc, outside the volume`));
+    expect(existsSync(join('/etc', probe))).toBe(false);
+    expect(JSON.parse(await t.ok('pods', '-o', 'json'))).toEqual([]);
+    expect(readdirSync(join(t.daemon.root, 'pod-volumes')).filter((d) => d.startsWith('default_hostile_'))).toEqual([]);
   });
 });
