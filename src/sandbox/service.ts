@@ -13,7 +13,7 @@ import { applyPodResources, createPodCgroup } from '../cgroup/pod-cgroup.js';
 import type { CniCapabilities, CniNetwork } from '../cni/network.js';
 import { podIpsOf } from '../cni/result.js';
 import { nowNs } from '../time.js';
-import { FailedPreconditionError, KeelsonError, NotFoundError, messageOf } from '../errors.js';
+import { KeelsonError, messageOf } from '../errors.js';
 import { findById } from '../id-index.js';
 import type { Logger } from '../logger.js';
 import { pinNamespaces, type NamespaceTargets } from '../native.js';

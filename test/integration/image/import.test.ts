@@ -8,7 +8,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildIndex, buildLayer, dockerArchive, hostPlatform, imageForPlatform, tarEntries, writeOciLayout } from '../../fixtures/image-builder.js';
-import { listImageStore, listTree } from '../../fixtures/tree.js';
+import { listImageStore } from '../../fixtures/tree.js';
 
 let daemon: KeelsonDaemon;
 let dir: string;

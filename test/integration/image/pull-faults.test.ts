@@ -9,7 +9,7 @@ import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 import { startProxy, type Proxy } from '../../fixtures/tampering-proxy.js';
-import { listImageStore, listTree } from '../../fixtures/tree.js';
+import { listImageStore } from '../../fixtures/tree.js';
 
 let registry: Registry;
 let daemon: KeelsonDaemon | undefined;

@@ -13,7 +13,7 @@ import {
   buildBaseLayer, buildImage, buildIndex, FIXTURE, hostPlatform, imageForPlatform, type LayerBlob,
 } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
-import { listImageStore, listTree } from '../../fixtures/tree.js';
+import { listImageStore } from '../../fixtures/tree.js';
 
 let registry: Registry;
 let daemon: KeelsonDaemon;
