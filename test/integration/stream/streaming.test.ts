@@ -460,6 +460,28 @@ describe('attach', () => {
     ws.close();
   });
 
+  it('a non-TTY attach to a container without stdin_once ends when the client\'s stdin ends; the container keeps running', async () => {
+    const id = await startInPod('keeps-stdin', ['sh', '-c', 'while read line; do echo "got:$line"; done; echo "stdin ended"; sleep 30'], { stdin: true, stdin_once: false });
+    const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true });
+    let out = '', status = '';
+    const ws = await openWebSocket(url ?? '', ['v5.channel.k8s.io'], (d: Buffer) => {
+      if (d[0] === 1) out += d.subarray(1).toString();
+      if (d[0] === 3) status += d.subarray(1).toString();
+    });
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+    sendChannel(ws, 0, 'one\n');
+    await until('the echo', () => out.includes('got:one'));
+    sendChannel(ws, 255, Buffer.from([0])); // v5 CLOSE of stdin, as piped `kubectl attach -i` at EOF
+    let ended = false;
+    void closed.then(() => { ended = true; });
+    await until('the attach to end', () => ended, 10_000);
+    expect(JSON.parse(status)).toEqual({ metadata: {}, status: 'Success' });
+    // conmon kept the container's stdin open (--leave-stdin-open): it never saw end-of-file.
+    expect(out).not.toContain('stdin ended');
+    const s = await daemon.client.runtime.call('ContainerStatus', { container_id: id });
+    expect(s.status?.state).toBe('CONTAINER_RUNNING');
+  });
+
   it('SPDY: a TTY container\'s terminal is resized through conmon', async () => {
     const id = await startInPod('terminal', ['sh'], { stdin: true, tty: true });
     const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true, tty: true });
