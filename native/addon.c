@@ -7,6 +7,7 @@
 #include "lock.h"
 #include "mount.h"
 #include "namespaces.h"
+#include "netdial.h"
 #include "seqpacket.h"
 
 /* NAPI_MODULE_INIT makes the addon context-aware: it can load in worker threads,
@@ -14,7 +15,7 @@
 NAPI_MODULE_INIT() {
   if (!mount_register(env, exports) || !fsnode_register(env, exports) ||
       !namespaces_register(env, exports) || !lock_register(env, exports) ||
-      !seqpacket_register(env, exports)) {
+      !seqpacket_register(env, exports) || !netdial_register(env, exports)) {
     throw_last_napi_error(env);
     return NULL;
   }

@@ -9,7 +9,8 @@
         "fsnode.c",
         "namespaces.c",
         "lock.c",
-        "seqpacket.c"
+        "seqpacket.c",
+        "netdial.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       # node's common.gypi adds -Wno-unused-parameter; drop it so -Wextra is whole.

@@ -88,6 +88,7 @@ interface Addon {
   tryLockFile(path: string): number | null;
   connectSeqpacket(dir: string, name: string): number;
   shutdownWrite(fd: number): void;
+  dialTcpInNetns(netns: string | null, port: number, timeoutMs: number): Promise<number>;
 }
 
 /**
@@ -383,4 +384,19 @@ export function connectSeqpacket(dir: string, name: string): number {
 /** shutdown(fd, SHUT_WR): the peer reads end-of-file while this side still reads. */
 export function shutdownWrite(fd: number): void {
   callSync(() => addon().shutdownWrite(fd));
+}
+
+/**
+ * Connects a TCP socket to 127.0.0.1:port inside the network namespace pinned at `netns`
+ * (null: this process's own network). The socket is created on a throwaway thread that
+ * enters the namespace and exits afterwards, so no thread of this process stays there; the
+ * connect gives up after timeoutMs (ETIMEDOUT). Resolves with a connected, non-blocking,
+ * close-on-exec fd that the caller owns (e.g. `new net.Socket({ fd })`).
+ */
+export async function dialTcpInNetns(netns: string | null, port: number, timeoutMs: number): Promise<number> {
+  try {
+    return await addon().dialTcpInNetns(netns, port, timeoutMs);
+  } catch (err) {
+    throw toNativeError(err);
+  }
 }

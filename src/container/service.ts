@@ -379,10 +379,10 @@ export class ContainerService extends ContainerQueries {
   }
 
   /** Where attach reaches a running container: conmon's attach socket and ctl fifo in the bundle. */
-  async attachTarget(id: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }> {
+  async attachTarget(id: string): Promise<{ bundle: string; stdin: boolean; stdinOnce: boolean; tty: boolean }> {
     const record = await this.refreshed(id);
     if (record.state !== 'running') throw new FailedPreconditionError(`container ${id} is not running`);
-    return { bundle: this.bundleDir(record.id), stdin: record.request.stdin, tty: record.request.tty };
+    return { bundle: this.bundleDir(record.id), stdin: record.request.stdin, stdinOnce: record.request.stdinOnce, tty: record.request.tty };
   }
 
   async execSync(id: string, cmd: string[], timeoutSec: number): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }> {

@@ -28,6 +28,10 @@ export async function startAttach(
   /** The client ended stdin: once what it sent is written, half-close so conmon sees EOF. */
   let stdinEnded = false;
   let stdinShut = false;
+  // containerd's rule: stdin's end ends the attach, except for a container without a terminal
+  // created stdin_once, whose stdin conmon closes and whose output goes on until it exits.
+  // (Otherwise conmon runs with --leave-stdin-open and nothing would ever end the session.)
+  const endWithStdin = !(target.stdinOnce && !target.tty);
   let finish: (code: number) => void = () => undefined;
   const exited = new Promise<number>((resolve) => { finish = resolve; });
   const close = (): void => {
@@ -57,7 +61,9 @@ export async function startAttach(
         else if (pipe === PIPE_STDERR && req.stderr) onOutput('stderr', data);
       }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') close();
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return close();
+      // What the container had written so far is passed on: the client's stdin ended, so does the attach.
+      if (stdinShut && endWithStdin) close();
     }
   };
   const timer = setInterval(tick, POLL_MS);
@@ -68,8 +74,9 @@ export async function startAttach(
       tick();
     },
     // conmon reads EOF on its attach socket and closes the container's stdin when the
-    // container asked for stdin_once (otherwise it runs with --leave-stdin-open); output
-    // keeps coming either way.
+    // container asked for stdin_once (otherwise it runs with --leave-stdin-open). Output
+    // keeps coming for a stdin_once container without a terminal; any other attach ends here
+    // (the container keeps running).
     closeStdin() {
       if (!open || !req.stdin) return;
       stdinEnded = true;

@@ -4,8 +4,11 @@
 export interface StreamBackend {
   /** Command line of an interactive exec in a running container; the exec'd pid goes to pidFile. */
   execCommandLine(containerId: string, cmd: string[], tty: boolean, pidFile: string): Promise<{ file: string; args: string[] }>;
-  /** The bundle dir holding conmon's attach socket and ctl fifo of a running container. */
-  attachTarget(containerId: string): Promise<{ bundle: string; stdin: boolean; tty: boolean }>;
+  /**
+   * The bundle dir holding conmon's attach socket and ctl fifo of a running container, and how
+   * it was created (stdin_once decides whether an attach outlives the client's stdin).
+   */
+  attachTarget(containerId: string): Promise<{ bundle: string; stdin: boolean; stdinOnce: boolean; tty: boolean }>;
   /** The pinned network namespace of a ready sandbox, null for host network (throws when not ready). */
   sandboxNetns(sandboxId: string): string | null;
   /**

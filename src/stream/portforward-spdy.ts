@@ -1,9 +1,10 @@
 // Port-forward over SPDY (portforward.k8s.io): each forwarded connection is a pair of
 // client-opened streams, streamType "error" and "data", with the same port and requestID
-// headers. Data is relayed to 127.0.0.1:port inside the pod's netns; a failure is written on
-// the error stream as {"closeConnection":bool,"message":...}.
+// headers. Data is relayed to 127.0.0.1:port inside the pod's netns (pod-forward.ts); a failure
+// is written on the error stream as {"closeConnection":bool,"message":...}. A pod's FIN ends
+// the data stream toward the client, whose data still reaches the pod for up to 1 s.
 import type { Logger } from '../logger.js';
-import { dialInNetns } from './port-dialer.js';
+import { PodForward } from './pod-forward.js';
 import type { SpdyConnection, SpdyStream } from './spdy/connection.js';
 import type { PortForwardRequest } from './tokens.js';
 
@@ -13,9 +14,9 @@ interface Pair { data?: SpdyStream; error?: SpdyStream; timer: NodeJS.Timeout }
 
 export function servePortForwardSpdy(session: SpdyConnection, req: PortForwardRequest, netns: string | null, log: Logger): void {
   const pairs = new Map<string, Pair>();
-  const kills = new Set<() => void>();
+  const forwards = new Set<() => void>();
   session.on('close', () => {
-    for (const kill of kills) kill();
+    for (const close of forwards) close();
     for (const p of pairs.values()) clearTimeout(p.timer);
   });
   session.on('stream', (stream: SpdyStream) => {
@@ -50,28 +51,30 @@ export function servePortForwardSpdy(session: SpdyConnection, req: PortForwardRe
   });
 
   function forward(data: SpdyStream, error: SpdyStream, port: number): void {
-    const conn = dialInNetns(netns, port);
-    const kill = (): void => { conn.process.kill('SIGKILL'); };
-    kills.add(kill);
-    conn.process.stdout.on('data', (d: Buffer) => {
-      if (!data.write(d)) {
-        conn.process.stdout.pause();
-        session.once('drain', () => conn.process.stdout.resume());
-      }
+    const fwd: PodForward = new PodForward(netns, port, {
+      data: (d) => {
+        if (!data.write(d)) {
+          fwd.pause();
+          session.once('drain', () => fwd.resume());
+        }
+      },
+      end: () => data.end(), // the pod half-closed: so does the data stream toward the client
     });
+    const close = (): void => fwd.close();
+    forwards.add(close);
     data.on('data', (d: Buffer) => {
-      if (conn.process.stdin.destroyed || conn.process.stdin.write(d)) return;
-      // The pod reads slower than the client sends: stop reading the session until it drains.
+      if (fwd.write(d)) return;
+      // The pod reads slower than the client sends: stop reading the session until it drains
+      // (or that forward dies).
       session.pauseReading();
-      conn.process.stdin.once('drain', () => session.resumeReading());
-      void conn.closed.then(() => session.resumeReading());
+      fwd.whenWritable(() => session.resumeReading());
     });
-    data.on('end', () => conn.process.stdin.end());
-    data.on('reset', kill);
-    void conn.closed.then(({ code, stderr }) => {
-      kills.delete(kill);
-      if (code !== 0 && code !== null && !session.closed) {
-        const message = `error forwarding port ${port} to pod ${req.sandboxId}, uid : ${stderr || `exit code ${code}`}`;
+    data.on('end', () => fwd.end());
+    data.on('reset', close);
+    void fwd.finished.then((err) => {
+      forwards.delete(close);
+      if (err !== null && !session.closed) {
+        const message = `error forwarding port ${port} to pod ${req.sandboxId}, uid : ${err}`;
         log.info({ sandbox: req.sandboxId, port, err: message }, 'port-forward failed');
         error.write(Buffer.from(JSON.stringify({ closeConnection: false, message })));
       }

@@ -1,10 +1,12 @@
 // Port-forward over WebSocket (v4.channel.k8s.io and the older ""/base64 ones): for the i-th
 // port of the CRI request, channel 2i carries data both ways and 2i+1 errors; the first frame
-// on each channel is the port as uint16 little-endian. No half-close: the client closes the
-// whole WebSocket when done, which ends every relay.
+// on each channel is the port as uint16 little-endian. Each port's pair lives on its own (one
+// connection to the pod each, pod-forward.ts); the WebSocket is closed once every one of them
+// is over, or when the client closes it, which ends them all. There is no half-close toward
+// the client on a channel, so a pod's FIN only starts that forward's 1 s linger.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logger.js';
-import { dialInNetns, type PodConnection } from './port-dialer.js';
+import { PodForward } from './pod-forward.js';
 import type { PortForwardRequest } from './tokens.js';
 import { decodeChannelFrame, encodeChannelFrame } from './ws-channel.js';
 
@@ -17,42 +19,59 @@ export function servePortForwardWebSocket(ws: WebSocket, req: PortForwardRequest
     if (ws.readyState !== ws.OPEN) return;
     ws.send(encodeChannelFrame(channel, data, base64));
   };
-  const conns: PodConnection[] = [];
-  req.ports.forEach((port, i) => {
+  const polls = new Set<NodeJS.Timeout>();
+  let open = req.ports.length;
+  const forwards = req.ports.map((port, i) => {
     const prefix = Buffer.from([port & 0xff, port >> 8]);
     send(2 * i, prefix);
     send(2 * i + 1, prefix);
-    const conn = dialInNetns(netns, port);
-    conns.push(conn);
-    conn.process.stdout.on('data', (d: Buffer) => {
-      send(2 * i, d);
-      if (ws.bufferedAmount > HIGH_WATER) {
-        conn.process.stdout.pause();
+    let paused = false;
+    const forward: PodForward = new PodForward(netns, port, {
+      data: (d) => {
+        send(2 * i, d);
+        if (paused || ws.bufferedAmount <= HIGH_WATER) return;
+        // The client reads slower than the pod sends: stop reading the pod until it catches up.
+        paused = true;
+        forward.pause();
         const poll = setInterval(() => {
-          if (ws.readyState !== ws.OPEN || ws.bufferedAmount < HIGH_WATER / 2) { clearInterval(poll); conn.process.stdout.resume(); }
+          if (ws.readyState !== ws.OPEN || ws.bufferedAmount < HIGH_WATER / 2) {
+            clearInterval(poll);
+            polls.delete(poll);
+            paused = false;
+            forward.resume();
+          }
         }, 5);
-      }
+        polls.add(poll);
+      },
+      end: () => undefined,
     });
-    void conn.closed.then(({ code, stderr }) => {
-      if (code !== 0 && ws.readyState === ws.OPEN) {
-        const message = `error forwarding port ${port} to pod ${req.sandboxId}, uid : ${stderr || `exit code ${code}`}`;
+    void forward.finished.then((error) => {
+      if (error !== null && ws.readyState === ws.OPEN) {
+        const message = `error forwarding port ${port} to pod ${req.sandboxId}, uid : ${error}`;
         log.info({ sandbox: req.sandboxId, port, err: message }, 'port-forward failed');
         send(2 * i + 1, Buffer.from(message));
       }
-      ws.close(1000);
+      if (--open === 0) ws.close(1000);
     });
+    return forward;
   });
+  /** Forwards whose pod reads slower than the client sends; the WebSocket is read while none. */
+  let blocked = 0;
   ws.on('message', (raw: Buffer, isBinary: boolean) => {
     const frame = decodeChannelFrame(raw, isBinary, base64);
     if (!frame) return;
-    const conn = frame.channel % 2 === 0 ? conns[frame.channel / 2] : undefined;
-    if (conn && frame.payload.length > 0 && !conn.process.stdin.destroyed && !conn.process.stdin.write(frame.payload)) {
-      // The pod reads slower than the client sends: stop reading the WebSocket until it drains.
-      ws.pause();
-      conn.process.stdin.once('drain', () => ws.resume());
+    const forward = frame.channel % 2 === 0 ? forwards[frame.channel / 2] : undefined;
+    if (forward && frame.payload.length > 0 && !forward.write(frame.payload)) {
+      if (blocked++ === 0) ws.pause();
+      // Released on drain, and also when that forward dies: a dead pod must not stall the rest.
+      forward.whenWritable(() => { if (--blocked === 0) ws.resume(); });
     }
   });
-  const end = (): void => { for (const c of conns) c.process.kill('SIGKILL'); };
+  const end = (): void => {
+    for (const poll of polls) clearInterval(poll);
+    polls.clear();
+    for (const f of forwards) f.close();
+  };
   ws.on('close', end);
   ws.on('error', end);
 }

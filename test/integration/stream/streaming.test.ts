@@ -12,6 +12,7 @@ import { CLI_PATH, runCli, startKeelson, type KeelsonDaemon } from '../../fixtur
 import { buildImage } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 import { podConfig, unmountAllUnder } from '../../fixtures/sandbox.js';
+import type { WebSocket } from 'ws';
 import { collect, openSpdyStream, openWebSocket, sendChannel, spdyConnect, wsExec } from '../../fixtures/stream-clients.js';
 
 const TOKEN_TTL_SECONDS = 3;
@@ -53,6 +54,32 @@ async function until(what: string, fn: () => Promise<boolean> | boolean, timeout
 function httpBody(raw: Buffer): Buffer {
   const end = raw.indexOf('\r\n\r\n');
   return end < 0 ? Buffer.alloc(0) : raw.subarray(end + 4);
+}
+
+/** A WebSocket port-forward client: each channel's bytes after its port prefix. */
+async function wsPortForward(ports: number[]): Promise<{ ws: WebSocket; channels: Map<number, Buffer[]>; text: (channel: number) => string; closed: Promise<void> }> {
+  const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: ports });
+  const channels = new Map<number, Buffer[]>();
+  const ws = await openWebSocket(url ?? '', ['v4.channel.k8s.io'], (data: Buffer) => {
+    const channel = data[0] ?? -1;
+    const seen = channels.get(channel);
+    if (!seen) channels.set(channel, []); // the first frame of a channel is its port
+    else seen.push(data.subarray(1));
+  });
+  const closed = new Promise<void>((resolve) => {
+    if (ws.readyState === ws.CLOSED) resolve();
+    ws.on('close', () => resolve());
+  });
+  const text = (channel: number): string => Buffer.concat(channels.get(channel) ?? []).toString();
+  return { ws, channels, text, closed };
+}
+
+/** Starts a listener in the pod through exec (nc -l ... ); resolves once it listens, with the end of its session. */
+async function listenInPod(port: number, command: string[]): Promise<{ exited: Promise<unknown> }> {
+  const { url } = await daemon.client.runtime.call('Exec', { container_id: main, cmd: command, stdout: true });
+  const exited = wsExec(url ?? '', 'v5.channel.k8s.io');
+  await until(`a listener on ${port}`, async () => (await execSync(['netstat', '-ltn'])).out.includes(`:${port} `));
+  return { exited };
 }
 
 beforeAll(async () => {
@@ -256,6 +283,63 @@ describe('port-forward', () => {
     session.close();
   });
 
+  it('WebSocket: with several ports, each forward lives on its own and the socket closes when all are done', async () => {
+    const late = await listenInPod(9101, ['nc', '-l', '-p', '9101', '-e', 'sh', '-c', 'sleep 1; echo late']);
+    const pf = await wsPortForward([8080, 9101]);
+    sendChannel(pf.ws, 0, 'GET /small HTTP/1.0\r\n\r\n');
+    await pf.closed;
+    await late.exited;
+    expect(httpBody(Buffer.from(pf.text(0))).toString()).toBe('small\n');
+    expect(pf.text(2)).toBe('late\n');
+    expect([pf.text(1), pf.text(3)]).toEqual(['', '']);
+  });
+
+  it('WebSocket: a pod that dies while the client is held back releases it, and the forward ends promptly', async () => {
+    // The pod accepts and never reads, then goes away: the upload backs up until the pod dies.
+    const dying = await listenInPod(9102, ['nc', '-l', '-p', '9102', '-e', 'sh', '-c', 'sleep 2']);
+    const pf = await wsPortForward([9102]);
+    const chunk = randomBytes(512 * 1024);
+    for (let i = 0; i < 64; i++) sendChannel(pf.ws, 0, chunk);
+    await dying.exited;
+    await new Promise((r) => setTimeout(r, 500));
+    const t = Date.now();
+    pf.ws.close();
+    await pf.closed;
+    expect(Date.now() - t).toBeLessThan(5000);
+  });
+
+  it('WebSocket: after the pod half-closes, what the client still sends reaches the pod', async () => {
+    const file = `/tmp/half-${randomBytes(3).toString('hex')}`;
+    const server = await listenInPod(9103, ['sh', '-c', `echo hi | nc -l -p 9103 > ${file}`]);
+    const pf = await wsPortForward([9103]);
+    await until('the pod\'s greeting', () => pf.text(0) === 'hi\n');
+    sendChannel(pf.ws, 0, 'after the FIN\n');
+    await pf.closed; // the forward ends on its own, 1 s after the pod's FIN
+    await server.exited;
+    expect((await execSync(['cat', file])).out).toBe('after the FIN\n');
+    expect(pf.text(1)).toBe('');
+  });
+
+  it('SPDY: the pod\'s half-close ends the data stream toward the client, whose data still reaches the pod', async () => {
+    const file = `/tmp/half-${randomBytes(3).toString('hex')}`;
+    const server = await listenInPod(9104, ['sh', '-c', `echo hi | nc -l -p 9104 > ${file}`]);
+    const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [9104] });
+    const { session } = await spdyConnect(url ?? '', ['portforward.k8s.io']);
+    const error = await openSpdyStream(session, { streamType: 'error', port: '9104', requestID: '0' });
+    const data = await openSpdyStream(session, { streamType: 'data', port: '9104', requestID: '0' });
+    const errors = collect(error);
+    let text = '';
+    data.on('data', (d: Buffer) => { text += d.toString(); });
+    await new Promise<void>((resolve) => data.once('end', () => resolve()));
+    expect(text).toBe('hi\n');
+    data.write(Buffer.from('after the FIN\n'));
+    data.end();
+    await server.exited;
+    expect((await errors).toString()).toBe('');
+    expect((await execSync(['cat', file])).out).toBe('after the FIN\n');
+    session.close();
+  });
+
   it('SPDY: a closed port is reported on the error stream', async () => {
     const { url } = await daemon.client.runtime.call('PortForward', { pod_sandbox_id: podId, port: [] });
     const { session } = await spdyConnect(url ?? '', ['portforward.k8s.io']);
@@ -374,6 +458,28 @@ describe('attach', () => {
     sendChannel(ws, 255, Buffer.from([0])); // v5 CLOSE of stream 0 (stdin)
     await until('cat to see end-of-file', () => out.includes('stdin ended'));
     ws.close();
+  });
+
+  it('a non-TTY attach to a container without stdin_once ends when the client\'s stdin ends; the container keeps running', async () => {
+    const id = await startInPod('keeps-stdin', ['sh', '-c', 'while read line; do echo "got:$line"; done; echo "stdin ended"; sleep 30'], { stdin: true, stdin_once: false });
+    const { url } = await daemon.client.runtime.call('Attach', { container_id: id, stdin: true, stdout: true });
+    let out = '', status = '';
+    const ws = await openWebSocket(url ?? '', ['v5.channel.k8s.io'], (d: Buffer) => {
+      if (d[0] === 1) out += d.subarray(1).toString();
+      if (d[0] === 3) status += d.subarray(1).toString();
+    });
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+    sendChannel(ws, 0, 'one\n');
+    await until('the echo', () => out.includes('got:one'));
+    sendChannel(ws, 255, Buffer.from([0])); // v5 CLOSE of stdin, as piped `kubectl attach -i` at EOF
+    let ended = false;
+    void closed.then(() => { ended = true; });
+    await until('the attach to end', () => ended, 10_000);
+    expect(JSON.parse(status)).toEqual({ metadata: {}, status: 'Success' });
+    // conmon kept the container's stdin open (--leave-stdin-open): it never saw end-of-file.
+    expect(out).not.toContain('stdin ended');
+    const s = await daemon.client.runtime.call('ContainerStatus', { container_id: id });
+    expect(s.status?.state).toBe('CONTAINER_RUNNING');
   });
 
   it('SPDY: a TTY container\'s terminal is resized through conmon', async () => {
