@@ -57,9 +57,10 @@ describe('stream idle timeout', () => {
   it('closes a silent exec session and ends its process', async () => {
     const url = stream.urlFor({ kind: 'exec', containerId: 'c', cmd: ['sleep', '60'], tty: false, stdin: true, stdout: true, stderr: false });
     const started = Date.now();
+    const seen = pidFiles.length; // this session's pid file is the next one, not the last test's
     const ws = await openWebSocket(url, ['v4.channel.k8s.io']);
     const closed = new Promise<number>((r) => ws.once('close', () => r(Date.now() - started)));
-    const pidFile = await waitFor('the exec to start', () => pidFiles.at(-1));
+    const pidFile = await waitFor('the exec to start', () => pidFiles[seen]);
     const pid = await waitFor('its pid', () => Number(readFileSync(pidFile, 'utf8')) || undefined);
     expect(alive(pid)).toBe(true);
     const after = await closed;
@@ -71,11 +72,12 @@ describe('stream idle timeout', () => {
   it('closes a silent SPDY exec session too', async () => {
     const url = stream.urlFor({ kind: 'exec', containerId: 'c', cmd: ['sleep', '60'], tty: false, stdin: false, stdout: true, stderr: false });
     const started = Date.now();
+    const seen = pidFiles.length;
     const { session } = await spdyConnect(url, ['v4.channel.k8s.io']);
     const closed = new Promise<number>((r) => session.once('close', () => r(Date.now() - started)));
     await openSpdyStream(session, { streamType: 'error' });
     await openSpdyStream(session, { streamType: 'stdout' });
-    const pidFile = await waitFor('the exec to start', () => pidFiles.at(-1));
+    const pidFile = await waitFor('the exec to start', () => pidFiles[seen]);
     const pid = await waitFor('its pid', () => Number(readFileSync(pidFile, 'utf8')) || undefined);
     const after = await closed;
     expect(after).toBeGreaterThanOrEqual(900);
