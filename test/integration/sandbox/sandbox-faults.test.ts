@@ -1,5 +1,6 @@
 // Faults around pod sandboxes: broken network configs, a failing plugin, many pods at once,
 // and a daemon killed with pods alive. Each case checks that nothing is left on the host.
+import { readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
@@ -123,6 +124,8 @@ describe('pod sandbox faults', () => {
   });
 
   it('creates and removes 20 pods concurrently and leaves nothing behind', async () => {
+    // Pods of other daemons on this host (another test run) share /keelson: leave theirs be.
+    const othersBefore = cgroupDirsLeft('/keelson').flatMap((dir) => readdirSync(dir).filter((n) => /^[0-9a-f]{64}$/.test(n)));
     const d = await start();
     const net = makeTestNetwork(d.base);
     networks.push(net);
@@ -145,7 +148,7 @@ describe('pod sandbox faults', () => {
     expectNothingLeft(d, net);
     for (const id of ids) expect(cgroupDirsLeft(`/keelson/${id}`)).toEqual([]);
     // keelson's own parent cgroup goes with the last pod under it.
-    expect(cgroupDirsLeft('/keelson')).toEqual([]);
+    if (othersBefore.length === 0) expect(cgroupDirsLeft('/keelson')).toEqual([]);
   });
 
   it('after kill -9 and a restart, Stop and Remove of an earlier pod still release its IP', async () => {
