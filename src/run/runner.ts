@@ -76,7 +76,7 @@ async function runInitContainer(
   const retries = pod.spec.restartPolicy === 'Never' ? 0 : opts.initRetries ?? 5;
   let delay = opts.initBackoffMs ?? 1000;
   for (let attempt = 0; ; attempt++) {
-    const config = containerConfig(pod, c, 'init', await mountsFor(c, volumes, pod), env, attempt);
+    const config = containerConfig(pod, c, 'init', await mountsFor(c, volumes, pod, podVolumeDir(opts.root, podKey(pod))), env, attempt);
     const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
     await client.runtime.call('StartContainer', { container_id: id ?? '' });
     const code = await waitForExit(client, id ?? '');
@@ -122,7 +122,7 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
     for (const c of pod.spec.initContainers ?? []) await runInitContainer(client, podId, cfg, pod, c, volumes, env, opts);
     const containers: StartedPod['containers'] = [];
     for (const c of pod.spec.containers) {
-      const config = containerConfig(pod, c, 'app', await mountsFor(c, volumes, pod), env);
+      const config = containerConfig(pod, c, 'app', await mountsFor(c, volumes, pod, volumeDir), env);
       const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
       await client.runtime.call('StartContainer', { container_id: id ?? '' });
       containers.push({ name: c.name, id: id ?? '' });

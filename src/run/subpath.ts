@@ -5,10 +5,12 @@
 // that shares the volume could otherwise point a later container's mount at /etc:
 // CVE-2017-1002101). Symlinks that stay inside the volume are followed, as kubelet follows them.
 // The result is checked once more through an O_PATH fd (the kernel's own view of where the
-// path lands), and the mount source handed to the runtime is that canonical path.
+// path lands). With a pin dir, that fd is bind-mounted there (as kubelet does) and the pin is
+// the mount source handed to the runtime: a container that swaps a directory of the path for a
+// symlink after the check cannot move the mount, which holds the inode checked.
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readlink, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
 const MAX_SYMLINKS = 40;
@@ -23,7 +25,7 @@ function inside(root: string, path: string): boolean {
  * The host path of `subPath` inside the volume at `volumeRoot`, made when missing. `where` names
  * the mount in errors (`container main volumeMounts[0].subPath "a/b"`).
  */
-export async function resolveSubPath(volumeRoot: string, subPath: string, where: string): Promise<string> {
+export async function resolveSubPath(volumeRoot: string, subPath: string, where: string, pinAt?: string): Promise<string> {
   const root = await realpath(volumeRoot);
   const mode = (await stat(root)).mode & 0o7777;
   const refuse = (why: string): never => {
@@ -85,8 +87,32 @@ export async function resolveSubPath(volumeRoot: string, subPath: string, where:
     const landed = await readlink(`/proc/self/fd/${fh.fd}`);
     const st = await fh.stat();
     if (st.isSymbolicLink() || !inside(root, landed)) refuse(`it resolves to ${landed}, outside the volume`);
-    return landed;
+    if (pinAt === undefined) return landed;
+    await pin(`/proc/self/fd/${fh.fd}`, pinAt, st.isDirectory());
+    return pinAt;
   } finally {
     await fh.close();
+  }
+}
+
+/** Bind-mounts what `source` (an fd's magic link) names onto `target`, replacing an earlier pin. */
+async function pin(source: string, target: string, isDirectory: boolean): Promise<void> {
+  const { mount, umount } = await import('../native.js');
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  if (isDirectory) await mkdir(target, { recursive: true, mode: 0o700 });
+  else await (await open(target, 'a', 0o600)).close();
+  await unpin(target, umount);
+  await mount(source, target, null, ['bind']);
+}
+
+/** Takes every mount off target (pins stack when a container is made again). */
+export async function unpin(target: string, umount?: (t: string, o: { detach: boolean }) => Promise<void>): Promise<void> {
+  const off = umount ?? (await import('../native.js')).umount;
+  for (let i = 0; i < 16; i++) {
+    try {
+      await off(target, { detach: true });
+    } catch {
+      return; // not (or no longer) a mount point
+    }
   }
 }

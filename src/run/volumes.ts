@@ -10,7 +10,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
 import { bytesOf } from '../kube/quantity.js';
 import type { PodVolumeRequest } from '../csi/node-volumes.js';
-import { resolveSubPath } from './subpath.js';
+import { resolveSubPath, unpin } from './subpath.js';
 
 /** Bounded like manifests: a configMap or secret file is read whole. */
 const MAX_SOURCE_BYTES = 1 << 20;
@@ -138,6 +138,8 @@ export async function prepareVolumes(pod: Pod, base: string, src: VolumeSources)
 export async function removeVolumes(base: string): Promise<void> {
   if (!statSync(base, { throwIfNoEntry: false })) return;
   const { umount } = await import('../native.js');
+  const pins = subPathPinDir(base);
+  if (statSync(pins, { throwIfNoEntry: false })) for (const name of readdirSync(pins)) await unpin(join(pins, name), umount);
   const entries = readdirSync(base, { withFileTypes: true });
   for (const e of entries) {
     const dir = join(base, e.name);
@@ -204,13 +206,20 @@ export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): 
  * refused. For the containers of `keelson run`, just before each is created, so what an earlier
  * container left in a shared volume is what is checked.
  */
-export async function mountsFor(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): Promise<Mount[]> {
+export async function mountsFor(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod, volumeDir?: string): Promise<Mount[]> {
   const mounts = mountsOf(c, volumes, pod);
   for (const [i, m] of (c.volumeMounts ?? []).entries()) {
     const mount = mounts[i];
     const root = volumes.get(m.name);
     if (!m.subPath || !mount || !root) continue;
-    mount.host_path = await resolveSubPath(root, m.subPath, `container ${c.name} volumeMounts[${i}].subPath "${m.subPath}" (volume ${m.name})`);
+    // Pinned under the pod's volume dir, so the checked inode is what the runtime mounts.
+    const pinAt = volumeDir === undefined ? undefined : join(subPathPinDir(volumeDir), `${c.name}-${i}`);
+    mount.host_path = await resolveSubPath(root, m.subPath, `container ${c.name} volumeMounts[${i}].subPath "${m.subPath}" (volume ${m.name})`, pinAt);
   }
   return mounts;
+}
+
+/** Where a pod's subPath pins live (bind mounts of the checked paths). */
+export function subPathPinDir(volumeDir: string): string {
+  return join(volumeDir, '.subpaths');
 }

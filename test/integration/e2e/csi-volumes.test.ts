@@ -2,6 +2,7 @@
 // as a plugin binary, and `keelson run` pods use inline ephemeral volumes and named volumes
 // (`keelson volume create`). The plugin's call log (calls.jsonl) and backing store show what
 // keelson asked for; /proc/self/mountinfo shows that nothing is left mounted.
+import { mountsUnder } from '../../fixtures/sandbox.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -291,8 +292,13 @@ spec:
     // Only the subPath is mounted: the plugin's hello.txt at the volume's root is not in /d.
     expect(existsSync(join(backing, 'hello.txt'))).toBe(true);
     expect(await logsOf(pod)).not.toContain('hello.txt');
+    // Each subPath reaches runc as a pin: a bind mount of the checked inode under the pod's
+    // volume dir, so swapping a path component for a symlink afterwards moves nothing.
+    const pins = join(t.daemon.root, 'pod-volumes', podDir, '.subpaths');
+    expect(mountsUnder(pins).sort()).toEqual([join(pins, 'main-0'), join(pins, 'main-1')]);
     await t.ok('rm', pod);
     expect(t.csiMounts()).toEqual([]);
+    expect(mountsUnder(join(t.daemon.root, 'pod-volumes'))).toEqual([]);
   });
 
   it('refuses a subPath through a symlink an earlier container left pointing at /etc, and leaves host /etc alone', async () => {
