@@ -34,6 +34,8 @@ const ALLOWED_EDGE = { from: 'src/cli/main.ts', to: 'src/cli/serve.ts', lazy: tr
 const ALLOWED_LEAVES = [
   // tmpfs for a Memory emptyDir, and its unmount (src/run/volumes.ts), loaded only then.
   { from: 'src/run/volumes.ts', to: 'src/native.ts', lazy: true },
+  // the bind mount that pins a checked subPath, and its unmount (src/run/subpath.ts), loaded only then.
+  { from: 'src/run/subpath.ts', to: 'src/native.ts', lazy: true },
 ];
 
 interface Edge {
