@@ -145,12 +145,19 @@ describe('exec over WebSocket', () => {
   it('a TTY session sees stty size change after a resize', async () => {
     const url = await execUrl(['sh'], { tty: true, stdin: true });
     const r = await wsExec(url, 'v5.channel.k8s.io', async (ws, stdout) => {
-      sendChannel(ws, 4, JSON.stringify({ Width: 101, Height: 33 }));
-      sendChannel(ws, 0, 'stty size\n');
-      await until('first size', () => stdout().includes('33 101')).catch((e: unknown) => { throw new Error(`${String(e)}; stdout so far: ${JSON.stringify(stdout())}`); });
-      sendChannel(ws, 4, JSON.stringify({ Width: 120, Height: 47 }));
-      sendChannel(ws, 0, 'stty size\n');
-      await until('second size', () => stdout().includes('47 120'));
+      // Until the shell answers with the new size: a resize or a line sent before the shell
+      // and its terminal are up is answered with the old size (or none), then comes again.
+      const resizeUntil = async (what: string, width: number, height: number): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        while (!stdout().includes(`${height} ${width}`)) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; stdout so far: ${JSON.stringify(stdout())}`);
+          sendChannel(ws, 4, JSON.stringify({ Width: width, Height: height }));
+          sendChannel(ws, 0, 'stty size\n');
+          await new Promise((res) => setTimeout(res, 700));
+        }
+      };
+      await resizeUntil('first size', 101, 33);
+      await resizeUntil('second size', 120, 47);
       sendChannel(ws, 0, 'exit 5\n');
     });
     expect(r.stdout).toContain('33 101');
