@@ -1,5 +1,8 @@
 #include "common.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,4 +191,18 @@ napi_value queue_promise_job(napi_env env, const char *name, void *data,
     return NULL;
   }
   return promise;
+}
+
+void run_on_fresh_thread(void *(*fn)(void *), void *arg, job_error *e) {
+  pthread_t thread;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&thread, NULL, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    job_error_set(e, rc, "pthread_create", NULL);
+    return;
+  }
+  pthread_join(thread, NULL);
 }

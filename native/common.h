@@ -47,6 +47,10 @@ void throw_errno_error(napi_env env, int errnum, const char *syscall,
                        const char *path);
 
 void job_error_set(job_error *e, int errnum, const char *syscall, const char *path);
+/* Runs fn(arg) on a fresh thread with every signal blocked and waits for it: for work that
+ * enters another namespace (setns), so the thread pool's threads never leave the daemon's and
+ * no process signal lands on a thread in a pod's namespace. A failure to start is set in e. */
+void run_on_fresh_thread(void *(*fn)(void *), void *arg, job_error *e);
 void job_error_set_detail(job_error *e, const char *detail);
 void job_error_free(job_error *e);
 /* Settles a promise with undefined or with the recorded error. */

@@ -115,18 +115,7 @@ undo:
 static void pin_execute(napi_env env, void *data) {
   (void)env;
   pin_job *job = data;
-  pthread_t thread;
-  sigset_t all, old;
-  /* No process signal should land on a thread that lives in the pod's namespaces. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&thread, NULL, pin_thread, job);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    job_error_set(&job->error, rc, "pthread_create", NULL);
-    return;
-  }
-  pthread_join(thread, NULL);
+  run_on_fresh_thread(pin_thread, job, &job->error);
 }
 
 static void pin_complete(napi_env env, napi_status status, void *data) {

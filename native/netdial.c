@@ -117,18 +117,7 @@ static void dial_execute(napi_env env, void *data) {
     dial_thread(job);
     return;
   }
-  pthread_t thread;
-  sigset_t all, old;
-  /* No process signal should land on a thread that lives in the pod's namespace. */
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&thread, NULL, dial_thread, job);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) {
-    job_error_set(&job->error, rc, "pthread_create", NULL);
-    return;
-  }
-  pthread_join(thread, NULL);
+  run_on_fresh_thread(dial_thread, job, &job->error);
 }
 
 static void dial_complete(napi_env env, napi_status status, void *data) {
