@@ -97,9 +97,10 @@ function startTty(
       term.resize(width, height);
       // runc forwards a resize to the container's pty from its SIGWINCH handler, which it
       // installs only once the container's console is set up: repeat the signal for a
-      // resize that came that early (the kernel sends none when the size is unchanged).
-      if (Date.now() - spawnedAt < 2000) {
-        for (const ms of [150, 500, 1200]) setTimeout(() => { try { if (!gone) process.kill(term.pid, 'SIGWINCH'); } catch { /* gone */ } }, ms).unref();
+      // resize that came that early (the kernel sends none when the size is unchanged, so a
+      // repeat after runc is ready costs nothing). On a loaded node runc can take seconds.
+      if (Date.now() - spawnedAt < 10_000) {
+        for (const ms of [150, 500, 1200, 2500, 5000, 9000]) setTimeout(() => { try { if (!gone) process.kill(term.pid, 'SIGWINCH'); } catch { /* gone */ } }, ms).unref();
       }
     },
     pause: () => term.pause(),
