@@ -1,6 +1,7 @@
 import type { NodeInfo } from './node-info.js';
 import type { ImageService } from '../image/image-service.js';
-import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import type { ImageHandlers, ImageStreamHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import { streamFromList } from './stream-lists.js';
 import { containerHandlers } from './container-handlers.js';
 import { runtimeConfig } from './runtime-config.js';
 import type { PodService } from '../pod/service.js';
@@ -35,23 +36,26 @@ export function criHandlers(deps: CriDependencies): {
   runtime: RuntimeHandlers;
   image: ImageHandlers;
   runtimeStreams: RuntimeStreamHandlers;
+  imageStreams: ImageStreamHandlers;
 } {
   const sandboxes = deps.pods?.sandboxes;
   const containerService = deps.pods?.containers;
   const pods = deps.pods;
+  const sandboxRpcs = pods ? sandboxHandlers(pods) : {};
   const containers = pods ? containerHandlers(pods.containers, (sandbox, req) => pods.createContainer(sandbox, req)) : { runtime: {}, runtimeStreams: {} };
   return {
     runtime: {
       Version: version,
       Status: status(deps.node),
       RuntimeConfig: runtimeConfig(deps.node),
-      ...(deps.pods ? sandboxHandlers(deps.pods) : {}),
+      ...sandboxRpcs,
       ...containers.runtime,
       ...(deps.stream && containerService ? { Exec: containerExec(containerService, deps.stream) } : {}),
       ...(deps.stream && containerService ? { Attach: containerAttach(containerService, deps.stream) } : {}),
       ...(deps.stream && sandboxes ? { PortForward: sandboxPortForward(sandboxes, deps.stream) } : {}),
     },
-    runtimeStreams: containers.runtimeStreams,
+    runtimeStreams: { ...containers.runtimeStreams, ...listStreams(containers.runtime, sandboxRpcs) },
+    imageStreams: deps.images ? { StreamImages: streamFromList(imageList(deps.images), (r) => r.images, (images) => ({ images })) } : {},
     image: {
       ...(deps.images ? {
         PullImage: imagePull(deps.images),
@@ -75,4 +79,18 @@ function sandboxHandlers(pods: PodService): RuntimeHandlers {
     PodSandboxStats: podSandboxStats(sandboxes),
     ListPodSandboxStats: listPodSandboxStats(sandboxes),
   };
+}
+
+/** The Stream* form of every unary list this daemon serves. */
+function listStreams(containers: RuntimeHandlers, sandboxes: RuntimeHandlers): RuntimeStreamHandlers {
+  const streams: RuntimeStreamHandlers = {};
+  if (containers.ListContainers) streams.StreamContainers = streamFromList(containers.ListContainers, (r) => r.containers, (c) => ({ containers: c }));
+  if (containers.ListContainerStats) {
+    streams.StreamContainerStats = streamFromList(containers.ListContainerStats, (r) => r.stats, (s) => ({ container_stats: s }));
+  }
+  if (sandboxes.ListPodSandbox) streams.StreamPodSandboxes = streamFromList(sandboxes.ListPodSandbox, (r) => r.items, (p) => ({ pod_sandboxes: p }));
+  if (sandboxes.ListPodSandboxStats) {
+    streams.StreamPodSandboxStats = streamFromList(sandboxes.ListPodSandboxStats, (r) => r.stats, (s) => ({ pod_sandbox_stats: s }));
+  }
+  return streams;
 }

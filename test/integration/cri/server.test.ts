@@ -69,15 +69,15 @@ describe('CRI server over the unix socket', () => {
 
   it('answers UNIMPLEMENTED on a server-streaming RPC too', async () => {
     const raw = daemon.client.runtime.raw as unknown as {
-      StreamPodSandboxes(req: object): NodeJS.EventEmitter;
+      StreamPodSandboxMetrics(req: object): NodeJS.EventEmitter;
     };
     const err = await new Promise<ServiceError>((resolve) => {
-      const stream = raw.StreamPodSandboxes({});
+      const stream = raw.StreamPodSandboxMetrics({});
       stream.on('error', resolve);
       stream.on('data', () => undefined);
     });
     expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxes');
+    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxMetrics');
   });
 
   it('creates the socket with mode 0660 and the state dirs with 0700', () => {
