@@ -63,7 +63,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     await csi.start();
     const csiService = csi;
     const pods = new PodService({ sandboxes, containers, beforeRemove: (record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid) });
-    const supervisor = new Supervisor({ db, sandboxes, containers, pods, log, backoffBaseMs: config.supervisor.backoff_base_ms,
+    const supervisor = new Supervisor({ db, sandboxes, containers, pods, images, log, backoffBaseMs: config.supervisor.backoff_base_ms,
       backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
     const stream = await startStreamServer(config, containers, sandboxes, runtimes.scratchDir, log);
 
