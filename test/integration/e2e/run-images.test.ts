@@ -211,4 +211,33 @@ describe('keelson rmi', () => {
     });
     expect((await listImages()).some((i) => i.repo_tags?.includes(images.never))).toBe(false);
   }, 120_000);
+
+  it('a restart whose image cannot be pulled shows ErrImagePull, then ImagePullBackOff, with no restart', async () => {
+    // A registry of its own, stopped while the image is gone, so the pull fails.
+    const gone = await startRegistry();
+    try {
+      const image = `${gone.host}/rmi-${run}/unreachable:v1`;
+      await gone.push(`rmi-${run}/unreachable`, await buildImage({ config: { Env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', `ROLE=unreachable-${run}`] } }), 'v1');
+      await ok('pull', '-q', image);
+      const name = await runPod(`pullfail-${run}`, image, { policy: 'IfNotPresent', command: UNTIL_STOPPED });
+      const row = await waitFor('the pod running', async () => ((await podRow(name))?.status === 'Running' ? podRow(name) : undefined));
+      await ok('rmi', '--force', image);
+      await gone.stop();
+      expect(await execIn(row?.supervised?.containers[0]?.containerId ?? '', ['touch', '/tmp/stop'])).toBe(0);
+
+      const statuses = new Set<string>();
+      const failing = await waitFor('ImagePullBackOff', async () => {
+        const r = await podRow(name);
+        if (r) statuses.add(r.status);
+        return r?.status === 'ImagePullBackOff' ? r : undefined;
+      }, 60_000, 50);
+      expect(statuses).toContain('ErrImagePull');
+      expect(failing.restarts).toBe(0);
+      const inspected = JSON.parse(await ok('inspect', name)) as { supervisor: { containers: Array<{ reason: string; message: string }> } };
+      expect(inspected.supervisor.containers[0]?.reason).toBe('ImagePullBackOff');
+      expect(inspected.supervisor.containers[0]?.message).toContain(`Back-off pulling image "${image}": Failed to pull image "${image}": `);
+    } finally {
+      await gone.stop();
+    }
+  }, 120_000);
 });
