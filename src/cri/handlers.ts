@@ -4,9 +4,11 @@ import type { ImageHandlers, ImageStreamHandlers, RuntimeHandlers, RuntimeStream
 import { streamFromList } from './stream-lists.js';
 import { containerHandlers } from './container-handlers.js';
 import { runtimeConfig } from './runtime-config.js';
+import { updateRuntimeConfig } from './runtime-config-update.js';
 import type { PodService } from '../pod/service.js';
 import { runPodSandbox } from './sandbox-run.js';
 import { stopPodSandbox } from './sandbox-stop.js';
+import { updatePodSandboxResources } from './sandbox-update.js';
 import { removePodSandbox } from './sandbox-remove.js';
 import { podSandboxStatus } from './sandbox-status.js';
 import { listPodSandbox } from './sandbox-list.js';
@@ -48,6 +50,7 @@ export function criHandlers(deps: CriDependencies): {
       Version: version,
       Status: status(deps.node),
       RuntimeConfig: runtimeConfig(deps.node),
+      UpdateRuntimeConfig: updateRuntimeConfig(deps.node),
       ...sandboxRpcs,
       ...containers.runtime,
       ...(deps.stream && containerService ? { Exec: containerExec(containerService, deps.stream) } : {}),
@@ -78,6 +81,7 @@ function sandboxHandlers(pods: PodService): RuntimeHandlers {
     ListPodSandbox: listPodSandbox(sandboxes),
     PodSandboxStats: podSandboxStats(sandboxes),
     ListPodSandboxStats: listPodSandboxStats(sandboxes),
+    UpdatePodSandboxResources: updatePodSandboxResources(pods),
   };
 }
 
