@@ -1,7 +1,7 @@
 // The read side of the container service: status, list with filters, stats.
 
 import { hostCgroupMounts } from '../cgroup/hierarchy.js';
-import { readCgroupStats } from '../cgroup/stats.js';
+import { readCgroupStats, type CgroupStats } from '../cgroup/stats.js';
 import { NotFoundError } from '../errors.js';
 import { findById } from '../id-index.js';
 import { compareNs, nowNs } from '../time.js';
@@ -23,11 +23,18 @@ export interface ContainerStats {
   timestampNs: string;
   cpuUsageNs: bigint;
   memoryWorkingSetBytes: bigint;
+  /** The container cgroup's counters while it runs; null once it stopped. */
+  cgroup: CgroupStats | null;
+  /** CPU use since this container's previous sample, in nanocores; null on the first one. */
+  usageNanoCores: bigint | null;
   writableLayerBytes: number;
   writableLayerInodes: number;
 }
 
 export abstract class ContainerQueries {
+  /** The last cpu sample per container, for usage_nano_cores (a rate needs two). */
+  readonly #cpuSamples = new Map<string, { cpuUsageNs: bigint; timestampNs: bigint }>();
+
   constructor(
     protected readonly store: ContainerStore,
     private readonly imageProvider: ImageProvider,
@@ -73,9 +80,22 @@ export abstract class ContainerQueries {
       record.state === 'running' ? readCgroupStats(hostCgroupMounts(), record.cgroupsPath) : Promise.resolve(null),
       this.imageProvider.rootfsUsage(record.id).catch(() => ({ bytes: 0, inodes: 0 })),
     ]);
+    const timestampNs = nowNs();
+    let usageNanoCores: bigint | null = null;
+    if (cg?.exists) {
+      const previous = this.#cpuSamples.get(record.id);
+      const elapsed = previous ? BigInt(timestampNs) - previous.timestampNs : 0n;
+      if (previous && elapsed > 0n && cg.cpuUsageNs >= previous.cpuUsageNs) {
+        usageNanoCores = ((cg.cpuUsageNs - previous.cpuUsageNs) * 1_000_000_000n) / elapsed;
+      }
+      this.#cpuSamples.set(record.id, { cpuUsageNs: cg.cpuUsageNs, timestampNs: BigInt(timestampNs) });
+    } else {
+      this.#cpuSamples.delete(record.id);
+    }
     return {
-      id: record.id, record, timestampNs: nowNs(),
+      id: record.id, record, timestampNs,
       cpuUsageNs: cg?.cpuUsageNs ?? 0n, memoryWorkingSetBytes: cg?.workingSetBytes ?? 0n,
+      cgroup: cg?.exists ? cg : null, usageNanoCores,
       writableLayerBytes: usage.bytes, writableLayerInodes: usage.inodes,
     };
   }

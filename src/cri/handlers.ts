@@ -9,6 +9,7 @@ import type { PodService } from '../pod/service.js';
 import { runPodSandbox } from './sandbox-run.js';
 import { stopPodSandbox } from './sandbox-stop.js';
 import { updatePodSandboxResources } from './sandbox-update.js';
+import { listMetricDescriptors, listPodSandboxMetrics } from './sandbox-metrics.js';
 import { removePodSandbox } from './sandbox-remove.js';
 import { podSandboxStatus } from './sandbox-status.js';
 import { listPodSandbox } from './sandbox-list.js';
@@ -79,9 +80,11 @@ function sandboxHandlers(pods: PodService): RuntimeHandlers {
     RemovePodSandbox: removePodSandbox(pods),
     PodSandboxStatus: podSandboxStatus(sandboxes),
     ListPodSandbox: listPodSandbox(sandboxes),
-    PodSandboxStats: podSandboxStats(sandboxes),
-    ListPodSandboxStats: listPodSandboxStats(sandboxes),
+    PodSandboxStats: podSandboxStats(sandboxes, pods.containers),
+    ListPodSandboxStats: listPodSandboxStats(sandboxes, pods.containers),
     UpdatePodSandboxResources: updatePodSandboxResources(pods),
+    ListMetricDescriptors: listMetricDescriptors(),
+    ListPodSandboxMetrics: listPodSandboxMetrics(sandboxes, pods.containers),
   };
 }
 
@@ -95,6 +98,9 @@ function listStreams(containers: RuntimeHandlers, sandboxes: RuntimeHandlers): R
   if (sandboxes.ListPodSandbox) streams.StreamPodSandboxes = streamFromList(sandboxes.ListPodSandbox, (r) => r.items, (p) => ({ pod_sandboxes: p }));
   if (sandboxes.ListPodSandboxStats) {
     streams.StreamPodSandboxStats = streamFromList(sandboxes.ListPodSandboxStats, (r) => r.stats, (s) => ({ pod_sandbox_stats: s }));
+  }
+  if (sandboxes.ListPodSandboxMetrics) {
+    streams.StreamPodSandboxMetrics = streamFromList(sandboxes.ListPodSandboxMetrics, (r) => r.pod_metrics, (m) => ({ pod_sandbox_metrics: m }));
   }
   return streams;
 }

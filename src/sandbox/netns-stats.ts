@@ -8,6 +8,10 @@ export interface InterfaceCounters {
   rxErrors: bigint;
   txBytes: bigint;
   txErrors: bigint;
+  rxPackets: bigint;
+  txPackets: bigint;
+  rxDropped: bigint;
+  txDropped: bigint;
 }
 
 export function parseProcNetDev(text: string): InterfaceCounters[] {
@@ -19,7 +23,7 @@ export function parseProcNetDev(text: string): InterfaceCounters[] {
     const f = line.slice(colon + 1).trim().split(/\s+/);
     if (f.length < 16) continue;
     const n = (i: number): bigint => (/^\d+$/.test(f[i] ?? '') ? BigInt(f[i] as string) : 0n);
-    out.push({ name, rxBytes: n(0), rxErrors: n(2), txBytes: n(8), txErrors: n(10) });
+    out.push({ name, rxBytes: n(0), rxPackets: n(1), rxErrors: n(2), rxDropped: n(3), txBytes: n(8), txPackets: n(9), txErrors: n(10), txDropped: n(11) });
   }
   return out;
 }

@@ -2,10 +2,13 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DaemonStartError, startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { grpcError } from '../../fixtures/grpc.js';
+import { pino } from 'pino';
+import { connectCri } from '../../../src/client/cri.js';
+import { CriServer } from '../../../src/cri/server.js';
 
 const BRIDGE_CONFLIST = JSON.stringify({
   cniVersion: '1.0.0',
@@ -81,17 +84,20 @@ describe('CRI server over the unix socket', () => {
     expect(run.details).toContain('runtime.v1.RuntimeService/CheckpointContainer');
   });
 
-  it('answers UNIMPLEMENTED on a server-streaming RPC too', async () => {
-    const raw = daemon.client.runtime.raw as unknown as {
-      StreamPodSandboxMetrics(req: object): NodeJS.EventEmitter;
-    };
-    const err = await new Promise<ServiceError>((resolve) => {
-      const stream = raw.StreamPodSandboxMetrics({});
-      stream.on('error', resolve);
-      stream.on('data', () => undefined);
-    });
-    expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxMetrics');
+  it('answers UNIMPLEMENTED on a server-streaming RPC too (a server with no handlers)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-bare-'));
+    const bare = new CriServer({ socketPath: join(dir, 'cri.sock'), runtime: {}, image: {}, log: pino({ level: 'silent' }) });
+    await bare.listen();
+    const client = connectCri(join(dir, 'cri.sock'));
+    try {
+      const err = await grpcError(client.runtime.collect('StreamPodSandboxes', {}));
+      expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
+      expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxes');
+    } finally {
+      client.close();
+      await bare.close(100);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('creates the socket with mode 0660 and the state dirs with 0700', () => {

@@ -39,7 +39,9 @@ describe('cgroup paths and hierarchies', () => {
   it('converts shares to weight and parses /proc/net/dev', () => {
     expect(sharesToWeight(1024)).toBe(39);
     expect(sharesToWeight(2)).toBe(1);
-    const dev = 'Inter-|   Receive\n face |bytes\n  eth0: 1500 10 2 0 0 0 0 0 900 8 1 0 0 0 0 0\n    lo: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n';
-    expect(parseProcNetDev(dev)[0]).toEqual({ name: 'eth0', rxBytes: 1500n, rxErrors: 2n, txBytes: 900n, txErrors: 1n });
+    const dev = 'Inter-|   Receive\n face |bytes\n  eth0: 1500 10 2 3 0 0 0 0 900 8 1 4 0 0 0 0\n    lo: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n';
+    expect(parseProcNetDev(dev)[0]).toEqual({
+      name: 'eth0', rxBytes: 1500n, rxPackets: 10n, rxErrors: 2n, rxDropped: 3n, txBytes: 900n, txPackets: 8n, txErrors: 1n, txDropped: 4n,
+    });
   });
 });
