@@ -4,7 +4,9 @@ import { dirname, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { runPod, type StartedPod } from '../run/runner.js';
-import { readKeySource } from '../run/volumes.js';
+import { readKeySource, type VolumeSources } from '../run/volumes.js';
+import { bindClaims, sourcesFor } from '../run/manifest-objects.js';
+import { VolumesClient } from '../client/volumes.js';
 import { followLog, newestAttemptLog, type LogLine } from '../run/cri-log.js';
 import { socketOption } from './client-options.js';
 import { pullWithProgress } from './images.js';
@@ -51,13 +53,23 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
   program
     .command('run')
     .description('run the pods of a Kubernetes manifest (Pods and Deployments); `-` reads stdin')
+    .addHelpText('after', `
+ConfigMap, Secret and PersistentVolumeClaim documents in FILE serve the pods of their namespace;
+a --configmap/--secret flag of the same name is used instead of the file's object. A PVC whose
+storageClassName is a CSI plugin of the daemon gets a named volume of that plugin; any other
+gets a local dir <root>/volumes/<namespace>_<claim>/, kept across down/run (remove it by hand).
+Services are skipped (no service proxy: use hostPort or port-forward).
+
+imagePullPolicy defaults to IfNotPresent for every tag, :latest too (kubelet pulls :latest
+Always), so pods run offline from local images; Always pulls on every run, Never requires the
+image to be present.`)
     .argument('<file>', 'manifest file, or - for stdin')
     .addOption(socketOption())
     .addOption(rootOption())
     .addOption(new Option('--log-root <dir>', 'pod log dirs go under it').env('KEELSON_LOG_ROOT').default('/var/log/keelson/pods'))
     .option('--state <dir>', 'the daemon\'s state dir, where pull progress is (default: the socket\'s dir)')
-    .option('--configmap <name=path>', 'a configMap from a dir (a key per file) or a file (repeatable)', collect, [])
-    .option('--secret <name=path>', 'a secret from a dir (a key per file) or a file (repeatable)', collect, [])
+    .option('--configmap <name=path>', 'a configMap from a dir (a key per file) or a file (repeatable; wins over the file\'s ConfigMap NAME)', collect, [])
+    .option('--secret <name=path>', 'a secret from a dir (a key per file) or a file (repeatable; wins over the file\'s Secret NAME)', collect, [])
     .option('-f, --follow', 'follow the logs of every container')
     .option('-q, --quiet', 'print only pod ids')
     .addOption(outputOption())
@@ -65,18 +77,29 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
       withClient<RunFlags>(async (client, o) => {
         const parsed = await readManifests(file);
         for (const w of parsed.warnings) console.error(`warning: ${w}`);
-        const configMaps = new Map(o.configmap.map((f) => readKeySource(f, 'configmap')).map((s) => [s.name, s.data]));
-        const secrets = new Map(o.secret.map((f) => readKeySource(f, 'secret')).map((s) => [s.name, s.data]));
+        for (const n of parsed.notes) console.error(`note: ${n}`);
+        const flagSources = {
+          configMaps: new Map(o.configmap.map((f) => readKeySource(f, 'configmap')).map((s) => [s.name, s.data])),
+          secrets: new Map(o.secret.map((f) => readKeySource(f, 'secret')).map((s) => [s.name, s.data])),
+        };
+        const say = (line: string): void => console.error(line);
+        const sourcesByNamespace = new Map<string, VolumeSources>(); // built once each, so each note is said once
+        let volumesClient: VolumesClient | undefined;
+        const volumes = (): VolumesClient => (volumesClient ??= new VolumesClient(o.socket));
         const chatty = o.output === 'table' && !o.quiet;
         const started: StartedPod[] = [];
-        for (const { pod } of parsed.pods) {
+        for (const { pod: manifestPod } of parsed.pods) {
+          const pod = await bindClaims(manifestPod, parsed.claims, o.root, volumes, say);
+          const ns = pod.metadata.namespace ?? 'default';
+          const sources = sourcesByNamespace.get(ns) ?? sourcesFor(ns, parsed, flagSources, say);
+          sourcesByNamespace.set(ns, sources);
           const p = await runPod(client, pod, {
-            root: o.root, logRoot: o.logRoot, sources: { configMaps, secrets }, socket: o.socket,
+            root: o.root, logRoot: o.logRoot, sources, socket: o.socket,
             pull: async (image) => {
               if (chatty) console.error(`pulling ${image}`);
               await pullWithProgress(client, image, o.state ?? dirname(o.socket), !chatty);
             },
-            say: (line) => console.error(line),
+            say,
           });
           started.push(p);
           if (o.quiet) console.log(p.id);

@@ -1,11 +1,14 @@
-// Reads Kubernetes manifests (several YAML documents per file) into the pods keelson runs.
-// Errors name the document, the field path and the problem; fields keelson does not run are
+// Reads Kubernetes manifests (several YAML documents per file) into the pods keelson runs and
+// the ConfigMaps, Secrets and PersistentVolumeClaims beside them (Services are skipped, with a
+// note). Errors name the document, the field path and the problem; names Kubernetes does not
+// have are refused (typos must not run the wrong thing); real fields keelson does not run are
 // warned about, never dropped in silence.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
 import { fieldPath } from '../field-path.js';
-import { deploymentSchema, podSchema } from './pod-schema.js';
+import { LEAF, objectFields, unknownFields } from './api-fields.js';
+import { configMapSchema, deploymentSchema, persistentVolumeClaimSchema, podSchema, secretSchema, serviceSchema } from './pod-schema.js';
 import type { Deployment, Pod } from './pod-types.js';
 
 /** Manifests are read whole into memory: bound them. */
@@ -19,25 +22,110 @@ export interface ParsedPod {
   deployment?: string;
 }
 
+/** A ConfigMap or Secret of the file: key -> value (Secret data decoded). */
+export interface ParsedKeyObject {
+  origin: string;
+  namespace: string;
+  name: string;
+  data: Map<string, string>;
+}
+
+/** A PersistentVolumeClaim of the file. */
+export interface ParsedClaim {
+  origin: string;
+  namespace: string;
+  name: string;
+  storageClassName?: string;
+  /** spec.resources.requests.storage, as written. */
+  storage?: string | number;
+}
+
 export interface ParsedManifests {
   pods: ParsedPod[];
+  configMaps: ParsedKeyObject[];
+  secrets: ParsedKeyObject[];
+  claims: ParsedClaim[];
+  /** Fields keelson does not run (each named), printed as warnings. */
   warnings: string[];
+  /** Objects skipped on purpose (Services), printed as notes. */
+  notes: string[];
 }
 
 const ajv = new Ajv({ allErrors: true, strict: false });
-const validators: Record<string, { validate: ValidateFunction; schema: Record<string, unknown> }> = {
-  'v1/Pod': { validate: ajv.compile(podSchema), schema: podSchema },
-  'apps/v1/Deployment': { validate: ajv.compile(deploymentSchema), schema: deploymentSchema },
+const validators: Record<string, { validate: ValidateFunction; schema: Record<string, unknown> }> = Object.fromEntries(
+  Object.entries({
+    'v1/Pod': podSchema, 'apps/v1/Deployment': deploymentSchema, 'v1/ConfigMap': configMapSchema, 'v1/Secret': secretSchema,
+    'v1/PersistentVolumeClaim': persistentVolumeClaimSchema, 'v1/Service': serviceSchema,
+  }).map(([kind, schema]) => [kind, { validate: ajv.compile(schema), schema }]),
+);
+
+/** Real Kubernetes fields keelson accepts and ignores, with why, instead of the generic warning. */
+const IGNORED_WITH_REASON: Record<string, string> = {
+  serviceAccountName: 'keelson runs pods without service accounts (no API server, no token is mounted)',
+  serviceAccount: 'keelson runs pods without service accounts (no API server, no token is mounted)',
+  automountServiceAccountToken: 'keelson mounts no service account token (there is no API server)',
 };
+
+interface Document {
+  origin: string;
+  kindKey: string;
+  obj: Record<string, unknown>;
+}
 
 export function parseManifests(text: string, source: string): ParsedManifests {
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
     throw new InvalidArgumentError(`${source}: larger than ${MAX_MANIFEST_BYTES} bytes`);
   }
-  const pods: ParsedPod[] = [];
-  const warnings: string[] = [];
+  const out: ParsedManifests = { pods: [], configMaps: [], secrets: [], claims: [], warnings: [], notes: [] };
+  const docs = readDocuments(text, source);
+  // Every misspelt field of every document at once, as `kubectl apply --validate=strict`, and
+  // before the type checks: a typo otherwise shows up as a confusing "image is required".
+  const unknown = docs.flatMap(({ origin, kindKey, obj }) =>
+    unknownFields(obj, objectFields[kindKey] ?? LEAF).map((f) =>
+      `${origin}: unknown field "${f.path}"${f.suggestion ? ` (did you mean "${f.suggestion}"?)` : ''}`));
+  if (unknown.length > 0) throw new InvalidArgumentError(unknown.join('\n'));
+  for (const { origin, kindKey, obj } of docs) {
+    const checker = validators[kindKey] as (typeof validators)[string];
+    if (!checker.validate(obj)) {
+      const problems = (checker.validate.errors ?? []).map(describeError);
+      throw new InvalidArgumentError(`${origin}: ${[...new Set(problems)].join('; ')}`);
+    }
+    for (const path of unsupportedFields(obj, checker.schema, '')) {
+      const reason = IGNORED_WITH_REASON[path.split('.').pop() ?? ''];
+      out.warnings.push(`${origin}: ${path} ${reason ? `is ignored: ${reason}` : 'is not supported by keelson and is ignored'}`);
+    }
+    const metadata = obj.metadata as { name: string; namespace?: string };
+    const namespace = metadata.namespace ?? 'default';
+    switch (obj.kind) {
+      case 'Pod': out.pods.push({ origin, pod: obj as unknown as Pod }); break;
+      case 'Deployment': out.pods.push(...expandDeployment(obj as unknown as Deployment, origin)); break;
+      case 'ConfigMap': out.configMaps.push({ origin, namespace, name: metadata.name, data: configMapData(obj, origin) }); break;
+      case 'Secret': out.secrets.push({ origin, namespace, name: metadata.name, data: secretData(obj, origin) }); break;
+      case 'PersistentVolumeClaim': {
+        const spec = obj.spec as { storageClassName?: string; resources?: { requests?: { storage?: string | number } } } | undefined;
+        out.claims.push({
+          origin, namespace, name: metadata.name,
+          ...(spec?.storageClassName ? { storageClassName: spec.storageClassName } : {}),
+          ...(spec?.resources?.requests?.storage !== undefined ? { storage: spec.resources.requests.storage } : {}),
+        });
+        break;
+      }
+      case 'Service':
+        out.notes.push(`${origin}: Service ${namespace === 'default' ? '' : `${namespace}/`}${metadata.name}: skipped; keelson has no service proxy, use hostPort or \`keelson port-forward\``);
+        break;
+    }
+  }
+  checkUniqueNames(out.pods);
+  for (const [kind, list] of [['ConfigMap', out.configMaps], ['Secret', out.secrets], ['PersistentVolumeClaim', out.claims]] as const) {
+    checkUniqueObjects(kind, list);
+  }
+  return out;
+}
+
+function readDocuments(text: string, source: string): Document[] {
   const documents = parseAllDocuments(text);
   const list = Array.isArray(documents) ? documents : [documents];
+  const out: Document[] = [];
   list.forEach((doc, index) => {
     const where = `${source}: document ${index + 1}`;
     if (doc.errors.length > 0) {
@@ -52,28 +140,54 @@ export function parseManifests(text: string, source: string): ParsedManifests {
     const kindKey = `${String(obj.apiVersion)}/${String(obj.kind)}`;
     const name = (obj.metadata as { name?: unknown } | undefined)?.name;
     const origin = `${where} (${String(obj.kind)}${typeof name === 'string' ? ` ${name}` : ''})`;
-    const checker = validators[kindKey];
-    if (!checker) {
+    if (!validators[kindKey]) {
       throw new InvalidArgumentError(
         `${origin}: apiVersion "${String(obj.apiVersion)}" kind "${String(obj.kind)}" is not supported ` +
-          '(keelson runs v1 Pod and apps/v1 Deployment)',
+          '(keelson runs v1 Pod and apps/v1 Deployment, and reads v1 ConfigMap, Secret and PersistentVolumeClaim; v1 Service is skipped)',
       );
     }
-    if (!checker.validate(obj)) {
-      const problems = (checker.validate.errors ?? []).map(describeError);
-      throw new InvalidArgumentError(`${origin}: ${[...new Set(problems)].join('; ')}`);
-    }
-    for (const path of unsupportedFields(obj, checker.schema, '')) {
-      warnings.push(`${origin}: ${path} is not supported by keelson and is ignored`);
-    }
-    if (obj.kind === 'Pod') {
-      pods.push({ origin, pod: obj as unknown as Pod });
-    } else {
-      pods.push(...expandDeployment(obj as unknown as Deployment, origin));
-    }
+    out.push({ origin, kindKey, obj });
   });
-  checkUniqueNames(pods);
-  return { pods, warnings };
+  return out;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** base64 (standard alphabet, padded, as Kubernetes stores bytes) to text. */
+function decodeBase64(value: string, where: string): string {
+  if (value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) throw new InvalidArgumentError(`${where} is not valid base64`);
+  try {
+    return utf8.decode(Buffer.from(value, 'base64'));
+  } catch {
+    // Volumes and env take text here; writing the bytes re-encoded would corrupt them silently.
+    throw new InvalidArgumentError(`${where} is binary (not UTF-8), which keelson cannot project yet`);
+  }
+}
+
+function configMapData(obj: Record<string, unknown>, origin: string): Map<string, string> {
+  const data = new Map(Object.entries((obj.data ?? {}) as Record<string, string>));
+  for (const [key, value] of Object.entries((obj.binaryData ?? {}) as Record<string, string>)) {
+    if (data.has(key)) throw new InvalidArgumentError(`${origin}: key "${key}" is in both data and binaryData`);
+    data.set(key, decodeBase64(value, `${origin}: binaryData.${key}`));
+  }
+  return data;
+}
+
+/** data is base64; stringData is plain and wins over data for the same key, as the API server merges them. */
+function secretData(obj: Record<string, unknown>, origin: string): Map<string, string> {
+  const data = new Map(Object.entries((obj.data ?? {}) as Record<string, string>).map(([k, v]) => [k, decodeBase64(v, `${origin}: data.${k}`)]));
+  for (const [key, value] of Object.entries((obj.stringData ?? {}) as Record<string, string>)) data.set(key, value);
+  return data;
+}
+
+function checkUniqueObjects(kind: string, list: readonly { origin: string; namespace: string; name: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const o of list) {
+    const key = `${o.namespace}/${o.name}`;
+    const first = seen.get(key);
+    if (first) throw new InvalidArgumentError(`${o.origin}: ${kind} ${key} is also defined by ${first}`);
+    seen.set(key, o.origin);
+  }
 }
 
 /** A Deployment runs its template `replicas` times (default 1), as pods <name>-<n>. */

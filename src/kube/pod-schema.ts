@@ -1,6 +1,8 @@
-// JSON schemas for the part of the Kubernetes Pod and Deployment APIs that keelson runs.
-// Fields outside these schemas are reported as unsupported (see manifest.ts), never dropped
-// in silence; fields inside them are type-checked by ajv.
+// JSON schemas for the part of the Kubernetes Pod and Deployment APIs that keelson runs, and of
+// the objects beside them it reads (ConfigMap, Secret, PersistentVolumeClaim, Service).
+// Kubernetes fields outside these schemas are reported as unsupported (see manifest.ts), never
+// dropped in silence; names Kubernetes does not have are refused (api-fields.ts); fields inside
+// these schemas are type-checked by ajv.
 
 type Schema = Record<string, unknown>;
 
@@ -213,4 +215,41 @@ export const deploymentSchema: Schema = obj(
     ),
   },
   ['apiVersion', 'kind', 'metadata', 'spec'],
+);
+
+/** ConfigMap and Secret keys, as Kubernetes checks them. */
+const keyMap: Schema = { ...stringMap, propertyNames: { pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253 } };
+const objectMeta = obj({ name: dnsSubdomain, namespace: dnsLabel, labels: stringMap, annotations: stringMap }, ['name']);
+
+export const configMapSchema: Schema = obj(
+  { apiVersion: { const: 'v1' }, kind: { const: 'ConfigMap' }, metadata: objectMeta, data: keyMap, binaryData: keyMap, immutable: bool },
+  ['apiVersion', 'kind', 'metadata'],
+);
+
+export const secretSchema: Schema = obj(
+  // type only says what keys to expect; keelson projects any keys, so it is accepted as is.
+  { apiVersion: { const: 'v1' }, kind: { const: 'Secret' }, metadata: objectMeta, data: keyMap, stringData: keyMap, type: str, immutable: bool },
+  ['apiVersion', 'kind', 'metadata'],
+);
+
+export const persistentVolumeClaimSchema: Schema = obj(
+  {
+    apiVersion: { const: 'v1' },
+    kind: { const: 'PersistentVolumeClaim' },
+    metadata: objectMeta,
+    spec: obj({
+      // One node: every access mode is met by a local dir or a single-node CSI volume.
+      accessModes: list({ enum: ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] }),
+      storageClassName: str,
+      volumeMode: { enum: ['Filesystem'] },
+      resources: obj({ requests: obj({ storage: quantity }) }),
+    }),
+  },
+  ['apiVersion', 'kind', 'metadata'],
+);
+
+/** A Service is skipped whole (no service proxy), so only its name is read. */
+export const serviceSchema: Schema = obj(
+  { apiVersion: { const: 'v1' }, kind: { const: 'Service' }, metadata: objectMeta, spec: { type: 'object' }, status: { type: 'object' } },
+  ['apiVersion', 'kind', 'metadata'],
 );

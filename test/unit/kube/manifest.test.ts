@@ -69,8 +69,8 @@ spec:
   });
 
   it('refuses unknown kinds, broken YAML, duplicate names and dangling volume mounts', () => {
-    expect(() => parseManifests('apiVersion: v1\nkind: Service\nmetadata: {name: s}\n', 'f.yaml')).toThrow(
-      /document 1 \(Service s\): apiVersion "v1" kind "Service" is not supported/,
+    expect(() => parseManifests('apiVersion: v1\nkind: Namespace\nmetadata: {name: s}\n', 'f.yaml')).toThrow(
+      /document 1 \(Namespace s\): apiVersion "v1" kind "Namespace" is not supported/,
     );
     expect(() => parseManifests('a: [1,\n', 'f.yaml')).toThrow(/document 1: not valid YAML/);
     expect(() => parseManifests(`${pod()}---\n${pod()}`, 'f.yaml')).toThrow(/pod default\/web is also defined by f\.yaml: document 1/);
