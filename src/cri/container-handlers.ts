@@ -3,7 +3,7 @@
 import type { ContainerService } from '../container/service.js';
 import type { RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
 import { containerCreate, type CreateInPod } from './container-create.js';
-import { containerEvents } from './container-events.js';
+import { containerEvents, type PodStatusLookup } from './container-events.js';
 import { containerExecSync } from './container-exec-sync.js';
 import { containerList } from './container-list.js';
 import { containerRemove } from './container-remove.js';
@@ -18,7 +18,9 @@ import { containerUpdate } from './container-update.js';
  * `create` makes a container in a pod: the daemon's goes through the pod orchestrator, under
  * the pod's lock (src/pod/); tests of the container service alone may call it directly.
  */
-export function containerHandlers(service: ContainerService, create: CreateInPod = (pod, req) => service.create(pod, req)):
+export function containerHandlers(
+  service: ContainerService, create: CreateInPod = (pod, req) => service.create(pod, req), podStatus?: PodStatusLookup,
+):
   { runtime: RuntimeHandlers; runtimeStreams: RuntimeStreamHandlers } {
   return {
     runtime: {
@@ -35,7 +37,7 @@ export function containerHandlers(service: ContainerService, create: CreateInPod
       ListContainerStats: containerListStats(service),
     },
     runtimeStreams: {
-      GetContainerEvents: containerEvents(service),
+      GetContainerEvents: containerEvents(service, podStatus),
     },
   };
 }

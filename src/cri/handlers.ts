@@ -11,7 +11,7 @@ import { stopPodSandbox } from './sandbox-stop.js';
 import { updatePodSandboxResources } from './sandbox-update.js';
 import { listMetricDescriptors, listPodSandboxMetrics } from './sandbox-metrics.js';
 import { removePodSandbox } from './sandbox-remove.js';
-import { podSandboxStatus } from './sandbox-status.js';
+import { podSandboxStatus, statusOf } from './sandbox-status.js';
 import { listPodSandbox } from './sandbox-list.js';
 import { listPodSandboxStats, podSandboxStats } from './sandbox-stats.js';
 import { status } from './status.js';
@@ -45,7 +45,10 @@ export function criHandlers(deps: CriDependencies): {
   const containerService = deps.pods?.containers;
   const pods = deps.pods;
   const sandboxRpcs = pods ? sandboxHandlers(pods) : {};
-  const containers = pods ? containerHandlers(pods.containers, (sandbox, req) => pods.createContainer(sandbox, req)) : { runtime: {}, runtimeStreams: {} };
+  const containers = pods ? containerHandlers(pods.containers, (sandbox, req) => pods.createContainer(sandbox, req), (id) => {
+    const record = pods.sandboxes.get(id);
+    return record ? statusOf(record) : null;
+  }) : { runtime: {}, runtimeStreams: {} };
   return {
     runtime: {
       Version: version,
@@ -62,7 +65,7 @@ export function criHandlers(deps: CriDependencies): {
     imageStreams: deps.images ? { StreamImages: streamFromList(imageList(deps.images), (r) => r.images, (images) => ({ images })) } : {},
     image: {
       ...(deps.images ? {
-        PullImage: imagePull(deps.images),
+        PullImage: imagePull(deps.images, () => deps.node.runtimeHandlers()),
         ImageStatus: imageStatus(deps.images),
         ListImages: imageList(deps.images),
         RemoveImage: imageRemove(deps.images),
@@ -78,7 +81,7 @@ function sandboxHandlers(pods: PodService): RuntimeHandlers {
     RunPodSandbox: runPodSandbox(pods),
     StopPodSandbox: stopPodSandbox(pods),
     RemovePodSandbox: removePodSandbox(pods),
-    PodSandboxStatus: podSandboxStatus(sandboxes),
+    PodSandboxStatus: podSandboxStatus(sandboxes, pods.containers),
     ListPodSandbox: listPodSandbox(sandboxes),
     PodSandboxStats: podSandboxStats(sandboxes, pods.containers),
     ListPodSandboxStats: listPodSandboxStats(sandboxes, pods.containers),

@@ -4,7 +4,7 @@ import { nowNs } from '../time.js';
 
 export function imageFsInfo(images: ImageService) {
   return async (_request: ImageFsInfoRequest): Promise<ImageFsInfoResponse> => {
-    const usage = await images.fsUsage();
+    const [usage, containers] = await Promise.all([images.fsUsage(), images.containerFsUsage()]);
     const timestamp = nowNs();
     return {
       image_filesystems: [{
@@ -13,7 +13,13 @@ export function imageFsInfo(images: ImageService) {
         used_bytes: { value: String(usage.bytes) },
         inodes_used: { value: String(usage.inodes) },
       }],
-      container_filesystems: [],
+      // The writable layers, on the same filesystem as the images (kubelet's split-fs check compares the two).
+      container_filesystems: [{
+        timestamp,
+        fs_id: { mountpoint: containers.mountpoint },
+        used_bytes: { value: String(containers.bytes) },
+        inodes_used: { value: String(containers.inodes) },
+      }],
     };
   };
 }

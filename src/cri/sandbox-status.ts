@@ -1,17 +1,21 @@
+import type { ContainerService } from '../container/service.js';
 import { InvalidArgumentError } from '../errors.js';
+import { toCriStatus } from './container-convert.js';
 import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
 import type { PodSandboxStatus, PodSandboxStatusRequest, PodSandboxStatusResponse } from './generated/cri-types.js';
 import { nowNs } from '../time.js';
 
-export function podSandboxStatus(sandboxes: SandboxService) {
+export function podSandboxStatus(sandboxes: SandboxService, containers: ContainerService) {
   return async (request: PodSandboxStatusRequest): Promise<PodSandboxStatusResponse> => {
     if (!request.pod_sandbox_id) throw new InvalidArgumentError('pod_sandbox_id is required');
     const record = sandboxes.resolve(request.pod_sandbox_id);
     const info: Record<string, string> = {};
     // containerd puts its sandbox info as JSON under "info"; crictl inspectp prints it.
     if (request.verbose) info.info = JSON.stringify(verboseInfo(record));
-    return { status: statusOf(record), info, containers_statuses: [], timestamp: nowNs() };
+    // With evented PLEG kubelet reads the pod's container statuses from here, in one call.
+    const statuses = (await containers.list({ sandboxId: record.id })).map(toCriStatus);
+    return { status: statusOf(record), info, containers_statuses: statuses, timestamp: nowNs() };
   };
 }
 

@@ -444,6 +444,11 @@ export class ImageService {
     return { mountpoint: join(this.opts.root, 'snapshots'), bytes, inodes };
   }
 
+  /** Where containers' writable layers live and what they hold. */
+  async containerFsUsage(): Promise<{ mountpoint: string; bytes: number; inodes: number }> {
+    return { mountpoint: this.snapshots.containersDir, ...(await this.snapshots.containersUsage()) };
+  }
+
   /** Usage of one layer directory measured on disk (slow; for tests and tools). */
   async layerUsage(chainId: string): Promise<{ bytes: number; inodes: number }> {
     return treeUsage(this.snapshots.layerFs(chainId));

@@ -154,6 +154,18 @@ export class Snapshotter {
     return treeUsage(join(this.containerDir(containerId), 'upper'));
   }
 
+  /** What every container wrote: the sum over their upper dirs (ImageFsInfo's container filesystem). */
+  async containersUsage(): Promise<{ bytes: number; inodes: number }> {
+    let bytes = 0;
+    let inodes = 0;
+    for (const id of await readdir(this.containersDir).catch(() => [] as string[])) {
+      const u = await this.usage(id).catch(() => ({ bytes: 0, inodes: 0 })); // removed meanwhile
+      bytes += u.bytes;
+      inodes += u.inodes;
+    }
+    return { bytes, inodes };
+  }
+
   /** Temp dirs of unpacks that never finished (a killed daemon). */
   async removeTempDirs(): Promise<string[]> {
     const removed: string[] = [];
