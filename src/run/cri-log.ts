@@ -1,7 +1,8 @@
 // Reading CRI log files (`<RFC3339Nano> <stdout|stderr> <F|P> <text>`): whole lines with the
-// partial (P) pieces joined, optionally following the file as conmon appends to it.
+// partial (P) pieces joined per stream (as crictl: a stdout piece never ends on a stderr line),
+// optionally following the file as conmon appends to it.
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface LogLine {
   time: string;
@@ -9,10 +10,10 @@ export interface LogLine {
   text: string;
 }
 
-/** Parses complete lines of a CRI log, joining P pieces into the F line that ends them. */
+/** Parses complete lines of a CRI log, joining P pieces into the F line of the same stream that ends them. */
 export class CriLogParser {
   private pending = '';
-  private partial: string[] = [];
+  private readonly partial: Record<LogLine['stream'], string[]> = { stdout: [], stderr: [] };
 
   push(chunk: string): LogLine[] {
     this.pending += chunk;
@@ -23,13 +24,15 @@ export class CriLogParser {
       this.pending = this.pending.slice(nl + 1);
       const m = /^(\S+) (stdout|stderr) ([FP])(?: (.*))?$/.exec(raw);
       if (!m) continue;
-      const [, time = '', stream, tag, text = ''] = m;
+      const [, time = '', , tag, text = ''] = m;
+      const stream = m[2] as LogLine['stream'];
+      const pieces = this.partial[stream];
       if (tag === 'P') {
-        this.partial.push(text);
+        pieces.push(text);
         continue;
       }
-      out.push({ time, stream: stream as 'stdout' | 'stderr', text: this.partial.join('') + text });
-      this.partial = [];
+      out.push({ time, stream, text: pieces.join('') + text });
+      this.partial[stream] = [];
     }
     return out;
   }
@@ -88,6 +91,13 @@ export function sinceToEpochMs(value: string, now = Date.now()): number {
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new Error(`--since "${value}": expected a duration (10s, 5m, 1h30m) or an RFC 3339 time`);
   return t;
+}
+
+/** `<dir>/<n>.log` of the attempt before `attempt` (`<container dir>/<attempt-1>.log`), or null. */
+export function previousAttemptLog(logPath: string, attempt: number): string | null {
+  if (attempt <= 0) return null;
+  const file = join(dirname(logPath), `${attempt - 1}.log`);
+  return statSync(file, { throwIfNoEntry: false })?.isFile() ? file : null;
 }
 
 /** `<dir>/<n>.log` with the highest n (kubelet's per-attempt log files), or `<dir>/0.log`. */
