@@ -74,7 +74,8 @@ export async function pullWithProgress(client: CriClient, image: string, opts: P
   const tty = process.stdout.isTTY === true && !quiet;
   const multi = tty
     ? new cliProgress.MultiBar({
-      format: '{layer} [{bar}] {percentage}% | {done}/{total} | {speed} | {state}',
+      // Not {total}: that is cli-progress's own token (the raw byte count).
+      format: '{layer} [{bar}] {percentage}% | {done}/{size} | {speed} | {state}',
       hideCursor: true, clearOnComplete: false, stopOnComplete: false,
     }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -87,7 +88,7 @@ export async function pullWithProgress(client: CriClient, image: string, opts: P
       let bar = bars.get(l.digest);
       // A layer already present was not downloaded: no speed to show.
       const speed = l.state === 'exists' ? '-' : `${mib(l.done / seconds)}/s`;
-      const payload = { layer: short(l.digest), done: mib(l.done), total: mib(l.size), speed, state: l.state };
+      const payload = { layer: short(l.digest), done: mib(l.done), size: mib(l.size), speed, state: l.state };
       if (!bar) {
         bar = multi.create(Math.max(1, l.size), l.done, payload);
         bars.set(l.digest, bar);
