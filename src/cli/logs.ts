@@ -66,10 +66,11 @@ export function registerLogsCommand(program: Command, withClient: WithClient): v
           for (const l of lines) {
             if (since && Date.parse(l.time) < since) continue;
             const text = o.timestamps ? `${l.time} ${l.stream} ${l.text}` : l.text;
-            (l.stream === 'stderr' ? process.stderr : process.stdout).write(`${text}\n`);
+            (l.stream === 'stderr' ? process.stderr : process.stdout).write(l.partial ? text : `${text}\n`);
           }
         };
-        const { lines, offset } = readLog(path);
+        // Without -f nothing more is read: a last line without its newline is printed as it is.
+        const { lines, offset } = readLog(path, !o.follow || o.previous === true);
         print(tail >= 0 ? lines.slice(Math.max(0, lines.length - tail)) : lines);
         // A previous instance has ended: nothing more will come.
         if (!o.follow || o.previous) return;

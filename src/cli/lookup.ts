@@ -117,13 +117,17 @@ export async function findTarget(client: CriClient, ref: string, opts: Scope & {
   const inPod = (pod: PodSandbox): Target => {
     const all = containersOf(l, pod);
     const names = all.map((c) => c.metadata?.name ?? '');
+    const isInit = (c: Container): boolean => c.labels?.[CONTAINER_KIND_LABEL] === 'init';
     const c = opts.container !== undefined ? all.find((x) => x.metadata?.name === opts.container) : defaultContainer(pod, all);
     if (!c) {
       const which = opts.container !== undefined ? `container "${opts.container}"` : 'a container';
       throw new NotFoundError(`pod ${podLabel(pod)} has no ${which} (containers: ${names.join(', ') || 'none'})`);
     }
+    const apps = all.filter((x) => !isInit(x)).map((x) => x.metadata?.name ?? '');
+    const inits = all.filter(isInit).map((x) => x.metadata?.name ?? '');
     if (opts.container === undefined && all.length > 1) {
-      process.stderr.write(`Defaulted container "${c.metadata?.name ?? ''}" out of: ${names.join(', ')}\n`);
+      // kubectl's words, so scripts that filter them keep working.
+      process.stderr.write(`Defaulted container "${c.metadata?.name ?? ''}" out of: ${apps.join(', ')}${inits.length > 0 ? ` (init: ${inits.join(', ')})` : ''}\n`);
     }
     return { container: c, pod };
   };

@@ -8,11 +8,14 @@ export interface LogLine {
   time: string;
   stream: 'stdout' | 'stderr';
   text: string;
+  /** A piece no F line ended (yet): printed without a newline, as kubectl does. */
+  partial?: boolean;
 }
 
 /** Parses complete lines of a CRI log, joining P pieces into the F line of the same stream that ends them. */
 export class CriLogParser {
   private pending = '';
+  private lastTime = '';
   private readonly partial: Record<LogLine['stream'], string[]> = { stdout: [], stderr: [] };
 
   push(chunk: string): LogLine[] {
@@ -26,6 +29,7 @@ export class CriLogParser {
       if (!m) continue;
       const [, time = '', , tag, text = ''] = m;
       const stream = m[2] as LogLine['stream'];
+      this.lastTime = time;
       const pieces = this.partial[stream];
       if (tag === 'P') {
         pieces.push(text);
@@ -36,9 +40,21 @@ export class CriLogParser {
     }
     return out;
   }
+
+  /** The pieces still waiting for their F line, per stream: the end of a log that stops mid-line. */
+  flush(): LogLine[] {
+    const out: LogLine[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pieces = this.partial[stream];
+      if (pieces.length > 0) out.push({ time: this.lastTime, stream, text: pieces.join(''), partial: true });
+      this.partial[stream] = [];
+    }
+    return out;
+  }
 }
 
-export function readLog(path: string): { lines: LogLine[]; offset: number } {
+/** The complete lines of a log file; with `toEnd`, also the pieces of a last, unfinished line. */
+export function readLog(path: string, toEnd = false): { lines: LogLine[]; offset: number } {
   const parser = new CriLogParser();
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) return { lines: [], offset: 0 };
@@ -46,7 +62,8 @@ export function readLog(path: string): { lines: LogLine[]; offset: number } {
   try {
     const buf = Buffer.alloc(st.size);
     const n = readSync(fd, buf, 0, st.size, 0);
-    return { lines: parser.push(buf.subarray(0, n).toString('utf8')), offset: n };
+    const lines = parser.push(buf.subarray(0, n).toString('utf8'));
+    return { lines: toEnd ? [...lines, ...parser.flush()] : lines, offset: n };
   } finally {
     closeSync(fd);
   }

@@ -147,7 +147,7 @@ spec:
   containers:
     - name: app
       image: ${IMAGE}
-      command: ["sh", "-c", "n=$(cat /d/n 2>/dev/null || echo 0); echo run-$n; echo $((n+1)) > /d/n; [ $n -ge 1 ] && exec sleep 3600; exit 3"]
+      command: ["sh", "-c", "n=$(cat /d/n 2>/dev/null || echo 0); echo run-$n; echo $((n+1)) > /d/n; [ $n -ge 1 ] && exec sleep 3600; printf tail-$n; exit 3"]
       volumeMounts: [{ name: d, mountPath: /d }]
   volumes: [{ name: d, emptyDir: {} }]
 `);
@@ -155,8 +155,9 @@ spec:
     expect(started.code).toBe(0);
     expect(started.stderr).toContain('--root is deprecated');
     await waitFor('the second instance to log', async () => ((await cli('logs', pod)).stdout === 'run-1\n' ? true : undefined), 30_000);
-    expect(await ok('logs', '--previous', pod)).toBe('run-0\n');
-    expect(await ok('logs', '-p', `${pod}/app`)).toBe('run-0\n');
+    // The last line, without its newline, is printed as it was written.
+    expect(await ok('logs', '--previous', pod)).toBe('run-0\ntail-0');
+    expect(await ok('logs', '-p', `${pod}/app`)).toBe('run-0\ntail-0');
     await ok('down', file);
   });
 
@@ -217,6 +218,9 @@ spec: { containers: [{ name: app, image: ${IMAGE}, command: ["sleep", "3600"] }]
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`the namespace from the provided object "elsewhere" does not match the namespace "${ns}"`);
 
+    const notHere = await cli('rm', '-n', 'default', pod);
+    expect(notHere.code).toBe(1);
+    expect(notHere.stderr).toContain(`in namespace "default"`);
     expect(await ok('-n', ns, 'down', file)).toContain(`removed pod ${ns}/${pod}`);
     expect(JSON.parse(await ok('pods', '-o', 'json'))).toEqual([]);
   });

@@ -31,6 +31,15 @@ describe('CRI log lines', () => {
     ]);
   });
 
+  it('hands out the unfinished pieces of each stream at the end of a log', () => {
+    const p = new CriLogParser();
+    expect(p.push('2024-01-01T00:00:00.1Z stdout P no-newline\n2024-01-01T00:00:00.2Z stderr F done\n')).toEqual([
+      { time: '2024-01-01T00:00:00.2Z', stream: 'stderr', text: 'done' },
+    ]);
+    expect(p.flush()).toEqual([{ time: '2024-01-01T00:00:00.2Z', stream: 'stdout', text: 'no-newline', partial: true }]);
+    expect(p.flush()).toEqual([]);
+  });
+
   it('finds the previous attempt\'s log file next to the current one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'keelson-unit-'));
     try {
