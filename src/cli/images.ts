@@ -1,11 +1,14 @@
-// `keelson pull`, `keelson images`, `keelson rmi`: CRI clients of the image service, as
-// crictl's. Pull progress comes through a side channel: the daemon rewrites a JSON file
-// per pull under <state>/pulls/ (src/image/progress.ts) and this polls it; the state dir is
-// the one the daemon reports (verbose Status), so progress shows whatever the socket's path.
+// `keelson pull`, `keelson images`: CRI clients of the image service, as crictl's. Pull
+// progress comes through a side channel: the daemon rewrites a JSON file per pull under
+// <state>/pulls/ (src/image/progress.ts) and this polls it; the state dir is the one the daemon
+// reports (verbose Status), so progress shows whatever the socket's path. `keelson rmi` uses
+// keelson.v1.Images (docker's rmi), not CRI RemoveImage, which drops every name of the image at once.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { removeImage } from '../client/images.js';
 import type { CriClient } from '../client/cri.js';
 import type { Image } from '../cri/generated/cri-types.js';
 import { progressFile, type PullProgress } from '../image/progress.js';
@@ -175,21 +178,25 @@ export function registerImageCommands(program: Command, withClient: WithClient):
 
   program
     .command('rmi')
-    .description('remove images (by name, digest or id)')
-    .argument('<images...>', 'images to remove')
+    .description('remove images as docker rmi does: a tag untags that name, an id removes the image')
+    .argument('<images...>', 'images to remove (name, digest or id)')
+    .option('-f, --force', 'remove an image containers use (they keep running), or an id with several names')
     .addOption(socketOption())
-    .action((refs: string[], opts: { socket: string }) =>
-      withClient<{ socket: string }>(async (client) => {
-        const missing: string[] = [];
+    .action((refs: string[], opts: { socket: string; force?: boolean }) =>
+      withClient<{ socket: string; force?: boolean }>(async (_client, o) => {
+        // Each reference on its own, as docker: one failure does not stop the others.
+        const failures: string[] = [];
         for (const ref of refs) {
-          const st = await client.image.call('ImageStatus', { image: { image: ref } });
-          if (!st.image) {
-            missing.push(ref);
-            continue;
+          try {
+            const r = await removeImage(o.socket, ref, o.force === true);
+            for (const name of r.untagged) console.log(`Untagged: ${name}`);
+            for (const id of r.deleted) console.log(`Deleted: ${id}`);
+          } catch (err) {
+            const e = err as { code?: number; details?: string };
+            if (e.code === grpcStatus.NOT_FOUND || e.code === grpcStatus.FAILED_PRECONDITION) failures.push(e.details ?? String(err));
+            else throw err;
           }
-          await client.image.call('RemoveImage', { image: { image: ref } });
-          console.log(`Deleted: ${st.image.id}`);
         }
-        if (missing.length > 0) throw new Error(`no such image: ${missing.join(', ')}`);
+        if (failures.length > 0) throw new Error(failures.join('\n'));
       })(opts));
 }

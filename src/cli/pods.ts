@@ -28,6 +28,9 @@ export interface PodRow {
 function statusOf(p: PodSandbox, view: PodView | null): string {
   if (p.state !== 'SANDBOX_READY') return 'Stopped';
   if (!view) return 'Running';
+  // kubelet's waiting reason (ErrImagePull, ImagePullBackOff, ErrImageNeverPull) says more than CrashLoopBackOff.
+  const stuck = view.containers.find((c) => c.reason);
+  if (stuck) return stuck.reason;
   const waiting = view.containers.find((c) => c.state === 'exited' && c.restartAt > 0);
   if (waiting) return 'CrashLoopBackOff';
   if (view.containers.every((c) => c.state === 'exited')) {

@@ -7,6 +7,10 @@ type Unary<S> = {
   [M in keyof S]: S[M] extends { requestStream: false; responseStream: false } ? M : never;
 }[keyof S];
 
+type ServerStreaming<S> = {
+  [M in keyof S]: S[M] extends { requestStream: false; responseStream: true } ? M : never;
+}[keyof S];
+
 /** A promise-returning call of one unary method, typed from the generated CRI types. */
 export interface TypedClient<S extends { [M in keyof S]: { request: unknown; response: unknown } }> {
   call<M extends Unary<S> & keyof S & string>(
@@ -14,6 +18,12 @@ export interface TypedClient<S extends { [M in keyof S]: { request: unknown; res
     request: S[M]['request'],
     options?: { timeoutMs?: number },
   ): Promise<S[M]['response']>;
+  /** Every message of a server-streaming call that ends by itself (the Stream* lists). */
+  collect<M extends ServerStreaming<S> & keyof S & string>(
+    method: M,
+    request: S[M]['request'],
+    options?: { timeoutMs?: number },
+  ): Promise<Array<S[M]['response']>>;
   raw: grpc.Client;
 }
 
@@ -30,8 +40,21 @@ function typed<S extends { [M in keyof S]: { request: unknown; response: unknown
     string,
     (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void
   >;
+  const streams = client as unknown as Record<string, (req: unknown, meta: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientReadableStream<unknown>>;
   return {
     raw: client,
+    collect(method, request, options) {
+      const fn = streams[method];
+      if (!fn) return Promise.reject(new Error(`no such CRI method ${method}`));
+      const deadline = Date.now() + (options?.timeoutMs ?? 120_000);
+      return new Promise((resolve, reject) => {
+        const messages: unknown[] = [];
+        const call = fn.call(client, request, new grpc.Metadata(), { deadline });
+        call.on('data', (m: unknown) => messages.push(m));
+        call.on('error', reject);
+        call.on('end', () => resolve(messages as never));
+      });
+    },
     call(method, request, options) {
       const fn = methods[method];
       if (!fn) return Promise.reject(new Error(`no such CRI method ${method}`));

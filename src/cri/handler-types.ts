@@ -14,7 +14,10 @@ export type ImageHandlers = Partial<UnaryHandlers<ImageServiceMethods>>;
 
 /** The sending side of a server-streaming call. */
 export interface ServerStream<T> {
-  write(message: T): void;
+  /** False when the send buffer is full: wait for drain() before writing more. */
+  write(message: T): boolean;
+  /** Settles once the send buffer has room again, or the client went away. */
+  drain(): Promise<void>;
   /** True once the client went away. */
   readonly cancelled: boolean;
   /** Called once when the client cancels or disconnects. */
@@ -31,3 +34,4 @@ type StreamHandlers<S extends { [M in keyof S]: { request: unknown; response: un
 
 /** Server-streaming RPCs keelson implements; the handler's promise settles when the stream ends. */
 export type RuntimeStreamHandlers = Partial<StreamHandlers<RuntimeServiceMethods>>;
+export type ImageStreamHandlers = Partial<StreamHandlers<ImageServiceMethods>>;

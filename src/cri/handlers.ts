@@ -1,11 +1,14 @@
 import type { NodeInfo } from './node-info.js';
 import type { ImageService } from '../image/image-service.js';
-import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import type { ImageHandlers, ImageStreamHandlers, RuntimeHandlers, RuntimeStreamHandlers } from './handler-types.js';
+import { streamFromList } from './stream-lists.js';
 import { containerHandlers } from './container-handlers.js';
 import { runtimeConfig } from './runtime-config.js';
+import { updateRuntimeConfig } from './runtime-config-update.js';
 import type { PodService } from '../pod/service.js';
 import { runPodSandbox } from './sandbox-run.js';
 import { stopPodSandbox } from './sandbox-stop.js';
+import { updatePodSandboxResources } from './sandbox-update.js';
 import { removePodSandbox } from './sandbox-remove.js';
 import { podSandboxStatus } from './sandbox-status.js';
 import { listPodSandbox } from './sandbox-list.js';
@@ -35,23 +38,27 @@ export function criHandlers(deps: CriDependencies): {
   runtime: RuntimeHandlers;
   image: ImageHandlers;
   runtimeStreams: RuntimeStreamHandlers;
+  imageStreams: ImageStreamHandlers;
 } {
   const sandboxes = deps.pods?.sandboxes;
   const containerService = deps.pods?.containers;
   const pods = deps.pods;
+  const sandboxRpcs = pods ? sandboxHandlers(pods) : {};
   const containers = pods ? containerHandlers(pods.containers, (sandbox, req) => pods.createContainer(sandbox, req)) : { runtime: {}, runtimeStreams: {} };
   return {
     runtime: {
       Version: version,
       Status: status(deps.node),
       RuntimeConfig: runtimeConfig(deps.node),
-      ...(deps.pods ? sandboxHandlers(deps.pods) : {}),
+      UpdateRuntimeConfig: updateRuntimeConfig(deps.node),
+      ...sandboxRpcs,
       ...containers.runtime,
       ...(deps.stream && containerService ? { Exec: containerExec(containerService, deps.stream) } : {}),
       ...(deps.stream && containerService ? { Attach: containerAttach(containerService, deps.stream) } : {}),
       ...(deps.stream && sandboxes ? { PortForward: sandboxPortForward(sandboxes, deps.stream) } : {}),
     },
-    runtimeStreams: containers.runtimeStreams,
+    runtimeStreams: { ...containers.runtimeStreams, ...listStreams(containers.runtime, sandboxRpcs) },
+    imageStreams: deps.images ? { StreamImages: streamFromList(imageList(deps.images), (r) => r.images, (images) => ({ images })) } : {},
     image: {
       ...(deps.images ? {
         PullImage: imagePull(deps.images),
@@ -74,5 +81,20 @@ function sandboxHandlers(pods: PodService): RuntimeHandlers {
     ListPodSandbox: listPodSandbox(sandboxes),
     PodSandboxStats: podSandboxStats(sandboxes),
     ListPodSandboxStats: listPodSandboxStats(sandboxes),
+    UpdatePodSandboxResources: updatePodSandboxResources(pods),
   };
+}
+
+/** The Stream* form of every unary list this daemon serves. */
+function listStreams(containers: RuntimeHandlers, sandboxes: RuntimeHandlers): RuntimeStreamHandlers {
+  const streams: RuntimeStreamHandlers = {};
+  if (containers.ListContainers) streams.StreamContainers = streamFromList(containers.ListContainers, (r) => r.containers, (c) => ({ containers: c }));
+  if (containers.ListContainerStats) {
+    streams.StreamContainerStats = streamFromList(containers.ListContainerStats, (r) => r.stats, (s) => ({ container_stats: s }));
+  }
+  if (sandboxes.ListPodSandbox) streams.StreamPodSandboxes = streamFromList(sandboxes.ListPodSandbox, (r) => r.items, (p) => ({ pod_sandboxes: p }));
+  if (sandboxes.ListPodSandboxStats) {
+    streams.StreamPodSandboxStats = streamFromList(sandboxes.ListPodSandboxStats, (r) => r.stats, (s) => ({ pod_sandbox_stats: s }));
+  }
+  return streams;
 }

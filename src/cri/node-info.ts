@@ -12,4 +12,6 @@ export interface NodeInfo {
   runtimeCondition(): Condition;
   networkCondition(): Promise<Condition>;
   runtimeHandlers(): string[];
+  /** The node's pod CIDR as kubelet last gave it (UpdateRuntimeConfig); '' until then. */
+  podCidr: string;
 }

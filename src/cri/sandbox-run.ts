@@ -55,7 +55,7 @@ function int(field: string, v: string | null | undefined): number | undefined {
 }
 
 /** The pod's limits plus the runtime class overhead, where both are given. */
-function podResourcesOf(res: LinuxContainerResources | null, overhead: LinuxContainerResources | null): PodResources {
+export function podResourcesOf(res: LinuxContainerResources | null, overhead: LinuxContainerResources | null): PodResources {
   const out: PodResources = {};
   const add = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? undefined : a + (b ?? 0));
   const shares = int('linux.resources.cpu_shares', res?.cpu_shares);

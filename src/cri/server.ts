@@ -2,7 +2,7 @@ import { chmod } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../logger.js';
 import { UnimplementedError, messageOf } from '../errors.js';
-import type { ImageHandlers, RuntimeHandlers, RuntimeStreamHandlers, ServerStream } from './handler-types.js';
+import type { ImageHandlers, ImageStreamHandlers, RuntimeHandlers, RuntimeStreamHandlers, ServerStream } from './handler-types.js';
 import { criServices } from './proto.js';
 import { grpcCodeOf, toServiceError } from './grpc-status.js';
 
@@ -64,7 +64,12 @@ function serveStream(fullName: string, handler: AnyServerStream, log: Logger): g
     call.on('cancelled', cancel);
     call.on('close', cancel);
     const stream: ServerStream<unknown> = {
-      write: (message) => { if (!cancelled) call.write(message); },
+      write: (message) => !cancelled && call.write(message),
+      drain: () => new Promise<void>((resolve) => {
+        if (cancelled) return resolve();
+        call.once('drain', () => resolve());
+        listeners.push(resolve);
+      }),
       get cancelled() { return cancelled; },
       onCancel: (listener) => { if (cancelled) listener(); else listeners.push(listener); },
     };
@@ -98,8 +103,10 @@ export interface CriServerOptions {
   socketPath: string;
   runtime: RuntimeHandlers;
   image: ImageHandlers;
-  /** Server-streaming runtime RPCs (GetContainerEvents). */
+  /** Server-streaming runtime RPCs (GetContainerEvents, the Stream* lists). */
   runtimeStreams?: RuntimeStreamHandlers;
+  /** Server-streaming image RPCs (StreamImages). */
+  imageStreams?: ImageStreamHandlers;
   log: Logger;
   /** keelson-only services on the same socket (e.g. image import). */
   extraServices?: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }>;
@@ -118,7 +125,8 @@ export class CriServer {
     );
     this.server.addService(
       services.ImageService,
-      implement('ImageService', services.ImageService, opts.image as Record<string, AnyUnary>, opts.log),
+      implement('ImageService', services.ImageService, opts.image as Record<string, AnyUnary>, opts.log,
+        (opts.imageStreams ?? {}) as Record<string, AnyServerStream>),
     );
     for (const extra of opts.extraServices ?? []) this.server.addService(extra.definition, extra.implementation);
   }

@@ -13,6 +13,7 @@ export function status(node: NodeInfo) {
     if (request.verbose) {
       info.config = JSON.stringify(node.config);
       info.cgroup = JSON.stringify({ driver: node.cgroupDriver, ...node.cgroupHost });
+      info.network = JSON.stringify({ podCidr: node.podCidr });
     }
     return {
       status: { conditions },

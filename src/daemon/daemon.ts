@@ -22,6 +22,7 @@ import { CsiService } from '../csi/service.js';
 import { PodService } from '../pod/service.js';
 import { runtimeRegistryFromConfig } from '../runtime/registry.js';
 import { volumesImplementation, volumesService } from '../keelson-api/volumes.js';
+import { imagesImplementation, imagesService } from '../keelson-api/images.js';
 
 export interface RunningDaemon {
   /** Stops serving, lets calls in flight finish, removes the socket and releases the locks. */
@@ -62,7 +63,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     await csi.start();
     const csiService = csi;
     const pods = new PodService({ sandboxes, containers, beforeRemove: (record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid) });
-    const supervisor = new Supervisor({ db, sandboxes, containers, pods, log, backoffBaseMs: config.supervisor.backoff_base_ms,
+    const supervisor = new Supervisor({ db, sandboxes, containers, pods, images, log, backoffBaseMs: config.supervisor.backoff_base_ms,
       backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
     const stream = await startStreamServer(config, containers, sandboxes, runtimes.scratchDir, log);
 
@@ -70,7 +71,8 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, pods, images, stream }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
         { definition: supervisorService, implementation: supervisorImplementation(supervisor) },
-        { definition: volumesService, implementation: volumesImplementation(csi) }] });
+        { definition: volumesService, implementation: volumesImplementation(csi) },
+        { definition: imagesService, implementation: imagesImplementation({ images, containers, sandboxes }) }] });
     await server.listen();
     supervisor.start();
     log.info(

@@ -13,5 +13,6 @@ export function nodeInfo(config: Config, cgroupDriver: CgroupDriver, cgroupHost:
     runtimeCondition: () => runtimeCondition(config),
     networkCondition: () => networkCondition(network),
     runtimeHandlers: () => availableHandlers(config),
+    podCidr: '',
   };
 }

@@ -132,6 +132,14 @@ export class ImageStore {
     })();
   }
 
+  /** Takes names away from an image (in one transaction); the image record stays. */
+  deleteNames(names: readonly string[]): void {
+    this.db.transaction(() => {
+      const drop = this.db.prepare('DELETE FROM image_names WHERE name = ?');
+      for (const name of names) drop.run(name);
+    })();
+  }
+
   /** Removes an image and its names. */
   delete(id: string): void {
     this.db.prepare('DELETE FROM images WHERE id = ?').run(id);

@@ -64,3 +64,17 @@ export interface PublishPodVolumesRequest {
   pod: PodRef;
   volumes: PodVolumeRequest[];
 }
+
+// keelson.v1.Images/Remove: `keelson rmi`, docker's semantics (src/image/image-rmi.ts).
+
+export interface ImageRemoveRequest {
+  image: string;
+  force: boolean;
+}
+
+export interface ImageRemoveAnswer {
+  untagged: string[];
+  deleted: string[];
+}
+
+export const imagesService = jsonServiceDefinition('keelson.v1.Images', ['Remove']);

@@ -4,6 +4,7 @@
 // StopPodSandbox or RemovePodSandbox, and Stop and Remove reach every container by direct
 // calls (as containerd's and CRI-O's sandbox stop and remove do).
 
+import type { PodResources } from '../cgroup/pod-cgroup.js';
 import type { ContainerService } from '../container/service.js';
 import type { ContainerRequest } from '../container/types.js';
 import { NotFoundError } from '../errors.js';
@@ -54,6 +55,16 @@ export class PodService {
   async createContainer(sandboxIdOrPrefix: string, request: ContainerRequest): Promise<string> {
     const id = this.opts.sandboxes.resolve(sandboxIdOrPrefix).id;
     return this.#locks.run(id, () => this.opts.containers.create(id, request));
+  }
+
+  /** Resizes a ready pod's cgroup, under the pod's lock (so not while it stops). */
+  async updatePodResources(idOrPrefix: string, resources: PodResources): Promise<void> {
+    const id = this.opts.sandboxes.resolve(idOrPrefix).id;
+    await this.#locks.run(id, async () => {
+      const record = this.opts.sandboxes.get(id);
+      if (!record) throw new NotFoundError(`pod sandbox ${idOrPrefix} not found`);
+      await this.opts.sandboxes.updateResources(record, resources);
+    });
   }
 
   /**

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import type { CgroupDriver } from '../cgroup/detect.js';
 import type { CgroupMount } from '../cgroup/hierarchy.js';
 import { podCgroupPath } from '../cgroup/cgroup-path.js';
-import { applyPodResources, createPodCgroup } from '../cgroup/pod-cgroup.js';
+import { applyPodResources, checkPodResources, createPodCgroup, type PodResources } from '../cgroup/pod-cgroup.js';
 import type { CniCapabilities, CniNetwork } from '../cni/network.js';
 import { podIpsOf } from '../cni/result.js';
 import { nowNs } from '../time.js';
-import { KeelsonError, messageOf } from '../errors.js';
+import { FailedPreconditionError, KeelsonError, messageOf } from '../errors.js';
 import { findById } from '../id-index.js';
 import type { Logger } from '../logger.js';
 import { pinNamespaces, type NamespaceTargets } from '../native.js';
@@ -181,6 +181,18 @@ export class SandboxService {
       this.opts.store.delete(record.id);
     }
     return problems;
+  }
+
+  /**
+   * New limits for a ready pod's cgroup (UpdatePodSandboxResources, pod-level resize): each
+   * field given is written, the others are left as they are. Call under the pod's lock.
+   */
+  async updateResources(record: SandboxRecord, resources: PodResources): Promise<void> {
+    checkPodResources(resources);
+    if (record.state !== 'SANDBOX_READY') {
+      throw new FailedPreconditionError(`pod sandbox ${record.id} is not ready: its cgroup cannot be resized`);
+    }
+    await applyPodResources(this.opts.cgroupMounts, record.cgroup.path, resources);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
 import { nsToMs } from '../time.js';
 import type { Db } from '../store/database.js';
+import { messageOf } from '../errors.js';
 import { runProbe } from './probes.js';
 import { SupervisorStore, type ProbeResult, type SupervisedContainer } from './store.js';
 
@@ -28,10 +29,25 @@ export interface SupervisorOptions {
   containers: ContainerService;
   /** A replacement container is created through the pod, under its lock. */
   pods: PodService;
+  /** A restart whose image is gone pulls it again (imagePullPolicy permitting), as kubelet. */
+  images: SupervisorImages;
   log: Logger;
   backoffBaseMs: number;
   backoffMaxMs: number;
   tickMs: number;
+}
+
+/** What the supervisor needs of the image service (in-process in the daemon). */
+export interface SupervisorImages {
+  resolve(ref: string): unknown;
+  pull(ref: string): Promise<unknown>;
+}
+
+/** Why a container waits, kubelet's words: ErrImagePull, ImagePullBackOff, ErrImageNeverPull. */
+interface Waiting {
+  reason: 'ErrImagePull' | 'ErrImageNeverPull';
+  message: string;
+  failures: number;
 }
 
 export interface ContainerView {
@@ -46,6 +62,9 @@ export interface ContainerView {
   restartAt: number;
   backoffMs: number;
   lastProbe: ProbeResult | null;
+  /** kubelet's waiting reason while a restart cannot happen (ErrImagePull, ...); '' for none. */
+  reason: string;
+  message: string;
 }
 
 export interface PodView {
@@ -80,6 +99,8 @@ export class Supervisor {
   private readonly store: SupervisorStore;
   private readonly probes = new Map<string, ProbeState>();
   private readonly busy = new Set<string>();
+  /** Image trouble per `<sandbox id>/<container name>`; in memory, as kubelet's. */
+  private readonly waiting = new Map<string, Waiting>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
 
@@ -118,7 +139,9 @@ export class Supervisor {
     this.ticking = true;
     try {
       const pods = this.supervisedPods();
-      this.store.prune(new Set(pods.map((p) => p.record.id)));
+      const live = new Set(pods.map((p) => p.record.id));
+      this.store.prune(live);
+      for (const key of this.waiting.keys()) if (!live.has(key.slice(0, key.indexOf('/')))) this.waiting.delete(key);
       for (const { record, pod } of pods) {
         if (record.state !== 'SANDBOX_READY') continue;
         for (const spec of pod.spec.containers) {
@@ -170,9 +193,14 @@ export class Supervisor {
       this.store.put(row);
     }
     if (row.restartAt > 0 && now >= row.restartAt) {
+      if (this.opts.images.resolve(current.request.image) === null) {
+        this.pullForRestart(spec, current, row, key);
+        return;
+      }
       this.busy.add(key);
       try {
         await this.restart(current, row);
+        this.waiting.delete(key);
       } catch (err) {
         // Could not even create the new attempt (image gone, pod stopping): back off again.
         row.backoffMs = Math.min(Math.max(row.backoffMs, this.opts.backoffBaseMs) * 2, this.opts.backoffMaxMs);
@@ -183,6 +211,45 @@ export class Supervisor {
         this.busy.delete(key);
       }
     }
+  }
+
+  /**
+   * The image of a due restart is gone (`keelson rmi --force`, say): pull it again unless the
+   * policy is Never, as kubelet does before it creates a container. The pull runs in the
+   * background (the key stays busy) so one slow registry does not hold up every other pod;
+   * once it is in, the next tick restarts. A failure backs off like a failed restart.
+   */
+  private pullForRestart(spec: ContainerSpec, current: ContainerRecord, row: SupervisedContainer, key: string): void {
+    const image = current.request.image;
+    if ((spec.imagePullPolicy ?? 'IfNotPresent') === 'Never') {
+      this.imageFailed(key, row, 'ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`);
+      return;
+    }
+    this.busy.add(key);
+    this.opts.log.info({ container: current.id, image }, 'image of a container to restart is gone; pulling it');
+    void this.opts.images.pull(image)
+      .then(() => {
+        if (this.opts.images.resolve(image) === null) {
+          // Pulled, yet the name still finds nothing: back off rather than pull in a loop.
+          this.imageFailed(key, this.store.get(row.sandboxId, row.name), 'ErrImagePull', `Failed to pull image "${image}": pulled, but no image answers to that name`);
+          return;
+        }
+        this.waiting.delete(key);
+        this.opts.log.info({ container: current.id, image }, 'image pulled again for the restart');
+      }, (err: unknown) => {
+        this.imageFailed(key, this.store.get(row.sandboxId, row.name), 'ErrImagePull', `Failed to pull image "${image}": ${messageOf(err)}`);
+      })
+      .catch((err: unknown) => this.opts.log.warn({ err, container: current.id }, 'handling a failed pull failed'))
+      .finally(() => this.busy.delete(key));
+  }
+
+  private imageFailed(key: string, row: SupervisedContainer, reason: Waiting['reason'], message: string): void {
+    const failures = (this.waiting.get(key)?.failures ?? 0) + 1;
+    this.waiting.set(key, { reason, message, failures });
+    row.backoffMs = Math.min(Math.max(row.backoffMs, this.opts.backoffBaseMs) * 2, this.opts.backoffMaxMs);
+    row.restartAt = Date.now() + row.backoffMs;
+    this.store.put(row);
+    this.opts.log.warn({ sandbox: row.sandboxId, container: row.name, reason, message, backoffMs: row.backoffMs }, 'cannot restart: image');
   }
 
   /** kubelet's way: a new container with attempt+1, started, then the old one removed. */
@@ -278,10 +345,14 @@ export class Supervisor {
         const current = await this.latest(record.id, spec.name);
         const row = this.store.get(record.id, spec.name);
         const running = current?.state === 'running';
+        const waiting = running ? undefined : this.waiting.get(`${record.id}/${spec.name}`);
+        // kubelet says ErrImagePull when a pull has just failed, ImagePullBackOff when it waits to try again.
+        const reason = !waiting ? '' : waiting.reason === 'ErrImagePull' && waiting.failures > 1 ? 'ImagePullBackOff' : waiting.reason;
         containers.push({
           name: spec.name, containerId: current?.id ?? '', state: current?.state ?? 'waiting', restarts: current?.attempt ?? 0,
           ready: running && row.ready, started: running && row.started, exitCode: current?.exitCode ?? 0,
           restartAt: row.restartAt, backoffMs: row.backoffMs, lastProbe: row.lastProbe,
+          reason, message: waiting && reason === 'ImagePullBackOff' ? `Back-off pulling image "${current?.request.image ?? spec.image}": ${waiting.message}` : waiting?.message ?? '',
         });
       }
       out.push({

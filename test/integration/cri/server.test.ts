@@ -61,6 +61,20 @@ describe('CRI server over the unix socket', () => {
     expect(rc.linux?.cgroup_driver).toBe(expected);
   });
 
+  it('keeps the pod CIDR UpdateRuntimeConfig gives and reports it; a bad one is refused and changes nothing', async () => {
+    const network = async (): Promise<unknown> => JSON.parse((await daemon.client.runtime.call('Status', { verbose: true })).info?.network ?? 'null');
+    expect(await network()).toEqual({ podCidr: '' });
+    const update = (pod_cidr: string) => daemon.client.runtime.call('UpdateRuntimeConfig', { runtime_config: { network_config: { pod_cidr } } });
+    await update('10.244.3.0/24,fd00:10:244:3::/64');
+    expect(await network()).toEqual({ podCidr: '10.244.3.0/24,fd00:10:244:3::/64' });
+    for (const bad of ['10.244.3.0', '10.244.3.0/33', 'not-a-net/8', '10.0.0.0/8/1']) {
+      const err = await grpcError(update(bad));
+      expect(err.code).toBe(grpcStatus.INVALID_ARGUMENT);
+      expect(err.details).toContain('pod_cidr');
+    }
+    expect(await network()).toEqual({ podCidr: '10.244.3.0/24,fd00:10:244:3::/64' });
+  });
+
   it('answers UNIMPLEMENTED naming the method for RPCs not built yet', async () => {
     const run = await grpcError(daemon.client.runtime.call('CheckpointContainer', {}));
     expect(run.code).toBe(grpcStatus.UNIMPLEMENTED);
@@ -69,15 +83,15 @@ describe('CRI server over the unix socket', () => {
 
   it('answers UNIMPLEMENTED on a server-streaming RPC too', async () => {
     const raw = daemon.client.runtime.raw as unknown as {
-      StreamPodSandboxes(req: object): NodeJS.EventEmitter;
+      StreamPodSandboxMetrics(req: object): NodeJS.EventEmitter;
     };
     const err = await new Promise<ServiceError>((resolve) => {
-      const stream = raw.StreamPodSandboxes({});
+      const stream = raw.StreamPodSandboxMetrics({});
       stream.on('error', resolve);
       stream.on('data', () => undefined);
     });
     expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxes');
+    expect(err.details).toContain('runtime.v1.RuntimeService/StreamPodSandboxMetrics');
   });
 
   it('creates the socket with mode 0660 and the state dirs with 0700', () => {
