@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { removePod } from '../run/runner.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
-import { socketOption } from './client-options.js';
-import { readManifests } from './manifest-input.js';
+import { namespaceOption, socketOption } from './client-options.js';
+import { applyNamespace, readManifests } from './manifest-input.js';
 import { shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -16,9 +16,10 @@ export function registerDownCommand(program: Command, withClient: WithClient): v
     .description('stop and remove the pods `keelson run FILE` started')
     .argument('<file>', 'the manifest given to run, or - for stdin')
     .addOption(socketOption())
-    .action((file: string, opts: { socket: string }) =>
-      withClient<typeof opts>(async (client) => {
-        const parsed = await readManifests(file);
+    .addOption(namespaceOption('the namespace of the manifest\'s pods that have none (as given to run)'))
+    .action((file: string, opts: { socket: string; namespace?: string }) =>
+      withClient<typeof opts>(async (client, o) => {
+        const parsed = applyNamespace(await readManifests(file), o.namespace);
         const wanted = new Set(parsed.pods.map(({ pod }) => `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`));
         const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
         let removed = 0;

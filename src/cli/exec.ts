@@ -4,25 +4,27 @@
 import type { Command } from 'commander';
 import { WebSocket } from 'ws';
 import type { CriClient } from '../client/cri.js';
-import { socketOption } from './client-options.js';
-import { findContainer } from './lookup.js';
+import { namespaceOption, socketOption } from './client-options.js';
+import { findTarget } from './lookup.js';
 import { decodeChannelFrame, encodeChannelFrame } from '../stream/ws-channel.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
-interface ExecOpts { socket: string; stdin?: boolean; tty?: boolean }
+interface ExecOpts { socket: string; namespace?: string; container?: string; stdin?: boolean; tty?: boolean }
 
 export function registerExecCommand(program: Command, withClient: WithClient): void {
   program
     .command('exec')
     .description('run a command in a running container')
-    .argument('<container>', 'container name, id or unique id prefix')
+    .argument('<ref>', 'pod (its default container, or -c), pod/container, container name or id prefix')
     .argument('<cmd...>', 'the command (after --)')
+    .addOption(namespaceOption('look the pod up in this namespace'))
+    .option('-c, --container <name>', 'the container of the pod')
     .option('-i, --stdin', 'pass stdin to the command')
     .option('-t, --tty', 'allocate a terminal')
     .addOption(socketOption())
     .action((container: string, cmd: string[], opts: ExecOpts) =>
       withClient<ExecOpts>(async (client, o) => {
-        const id = (await findContainer(client, container)).id ?? '';
+        const id = (await findTarget(client, container, { namespace: o.namespace, container: o.container })).container.id ?? '';
         const tty = o.tty === true;
         const { url } = await client.runtime.call('Exec', {
           container_id: id, cmd, tty, stdin: o.stdin === true, stdout: true, stderr: !tty,
@@ -31,18 +33,20 @@ export function registerExecCommand(program: Command, withClient: WithClient): v
       })(opts));
 }
 
-interface AttachOpts { socket: string; stdin?: boolean }
+interface AttachOpts { socket: string; namespace?: string; container?: string; stdin?: boolean }
 
 export function registerAttachCommand(program: Command, withClient: WithClient): void {
   program
     .command('attach')
     .description('attach to the main process of a running container (its terminal when it has one)')
-    .argument('<container>', 'container name, id or unique id prefix')
+    .argument('<ref>', 'pod (its default container, or -c), pod/container, container name or id prefix')
+    .addOption(namespaceOption('look the pod up in this namespace'))
+    .option('-c, --container <name>', 'the container of the pod')
     .option('-i, --stdin', 'pass stdin to the process (the container must have been created with stdin)')
     .addOption(socketOption())
     .action((container: string, opts: AttachOpts) =>
       withClient<AttachOpts>(async (client, o) => {
-        const id = (await findContainer(client, container)).id ?? '';
+        const id = (await findTarget(client, container, { namespace: o.namespace, container: o.container })).container.id ?? '';
         const status = await client.runtime.call('ContainerStatus', { container_id: id, verbose: true });
         // The server attaches with the container's own tty setting; the client needs it for raw mode.
         const tty = (JSON.parse(status.info?.info ?? '{}') as { config?: { tty?: boolean } }).config?.tty === true;

@@ -1,9 +1,10 @@
 // `keelson pull`, `keelson images`: CRI clients of the image service, as crictl's. Pull
 // progress comes through a side channel: the daemon rewrites a JSON file per pull under
-// <state>/pulls/ (src/image/progress.ts) and this polls it. `keelson rmi` uses keelson.v1.Images
-// (docker's rmi), not CRI RemoveImage, which drops every name of the image at once.
+// <state>/pulls/ (src/image/progress.ts) and this polls it; the state dir is the one the daemon
+// reports (verbose Status), so progress shows whatever the socket's path. `keelson rmi` uses
+// keelson.v1.Images (docker's rmi), not CRI RemoveImage, which drops every name of the image at once.
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -11,8 +12,8 @@ import { removeImage } from '../client/images.js';
 import type { CriClient } from '../client/cri.js';
 import type { Image } from '../cri/generated/cri-types.js';
 import { progressFile, type PullProgress } from '../image/progress.js';
-import { socketOption } from './client-options.js';
-import { shortId } from './output.js';
+import { daemonDirs, socketOption } from './client-options.js';
+import { camelKeys, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -45,12 +46,39 @@ export function humanSize(bytes: number, binary = false): string {
   return `${i === 0 ? v : v.toFixed(decimals)}${units[i]}`;
 }
 
-export async function pullWithProgress(client: CriClient, image: string, stateDir: string, quiet: boolean): Promise<string> {
+/** Pull progress sizes: MiB with one decimal, for every layer, done, total and speed alike. */
+export function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)}MiB`;
+}
+
+export interface PullResult {
+  imageRef: string;
+  /** Something was fetched (a layer downloaded, or the name now points at another image), as docker's "Downloaded newer image". */
+  fetched: boolean;
+}
+
+/** The line docker pull ends with, true to what the pull did. */
+export function pullStatusLine(image: string, r: PullResult): string {
+  return r.fetched ? `Downloaded newer image for ${image}` : `Image is up to date for ${image}`;
+}
+
+export interface PullOptions {
+  /** The daemon's state dir; asked of the daemon when not given. */
+  stateDir?: string | undefined;
+  quiet: boolean;
+}
+
+export async function pullWithProgress(client: CriClient, image: string, opts: PullOptions): Promise<PullResult> {
+  const { quiet } = opts;
+  const stateDir = opts.stateDir ?? (await daemonDirs(client)).state;
   const file = progressFile(join(stateDir, 'pulls'), image);
+  // What the name pointed at before: a pull that leaves it there fetched nothing new.
+  const before = (await client.image.call('ImageStatus', { image: { image } })).image?.id ?? '';
   const tty = process.stdout.isTTY === true && !quiet;
   const multi = tty
     ? new cliProgress.MultiBar({
-      format: '{layer} [{bar}] {percentage}% | {done}/{total} | {speed} | {state}',
+      // Not {total}: that is cli-progress's own token (the raw byte count).
+      format: '{layer} [{bar}] {percentage}% | {done}/{size} | {speed} | {state}',
       hideCursor: true, clearOnComplete: false, stopOnComplete: false,
     }, cliProgress.Presets.shades_classic)
     : undefined;
@@ -61,7 +89,9 @@ export async function pullWithProgress(client: CriClient, image: string, stateDi
     const seconds = Math.max(0.001, (Date.now() - started) / 1000);
     for (const l of p.layers) {
       let bar = bars.get(l.digest);
-      const payload = { layer: short(l.digest), done: humanSize(l.done), total: humanSize(l.size), speed: `${humanSize(l.done / seconds)}/s`, state: l.state };
+      // A layer already present was not downloaded: no speed to show.
+      const speed = l.state === 'exists' ? '-' : `${mib(l.done / seconds)}/s`;
+      const payload = { layer: short(l.digest), done: mib(l.done), size: mib(l.size), speed, state: l.state };
       if (!bar) {
         bar = multi.create(Math.max(1, l.size), l.done, payload);
         bars.set(l.digest, bar);
@@ -79,9 +109,11 @@ export async function pullWithProgress(client: CriClient, image: string, stateDi
     if (last) render(last);
     multi?.stop();
     if (!tty && !quiet && last) {
-      for (const l of last.layers) console.log(`${short(l.digest)}: ${l.state} (${humanSize(l.size)})`);
+      for (const l of last.layers) console.log(`${short(l.digest)}: ${l.state} (${mib(l.size)})`);
     }
-    return res.image_ref ?? '';
+    const imageRef = res.image_ref ?? '';
+    const downloaded = last?.layers.some((l) => l.state !== 'exists') ?? false;
+    return { imageRef, fetched: downloaded || before !== imageRef };
   } finally {
     clearInterval(timer);
     multi?.stop();
@@ -120,12 +152,12 @@ export function registerImageCommands(program: Command, withClient: WithClient):
     .description('pull an image (progress per layer when on a terminal)')
     .argument('<image>', 'image reference, e.g. busybox or registry:5000/app:v1')
     .addOption(socketOption())
-    .option('--state <dir>', 'the daemon\'s state dir, where pull progress is (default: the socket\'s dir)')
+    .addOption(new Option('--state <dir>', 'deprecated: the daemon\'s state dir (asked of the daemon)').hideHelp())
     .option('-q, --quiet', 'print only the image id')
     .action((image: string, opts: { socket: string; state?: string; quiet?: boolean }) =>
       withClient<{ socket: string; state?: string; quiet?: boolean }>(async (client, o) => {
-        const id = await pullWithProgress(client, image, o.state ?? dirname(o.socket), o.quiet === true);
-        console.log(o.quiet ? id : `Image is up to date for ${id}`);
+        const r = await pullWithProgress(client, image, { stateDir: o.state, quiet: o.quiet === true });
+        console.log(o.quiet ? r.imageRef : `${pullStatusLine(image, r)}\n${r.imageRef}`);
       })(opts));
 
   program
@@ -140,7 +172,7 @@ export function registerImageCommands(program: Command, withClient: WithClient):
         const res = await client.image.call('ListImages', image ? { filter: { image: { image } } } : {});
         const images = res.images ?? [];
         if (o.quiet) console.log(images.map((i) => i.id).join('\n'));
-        else if (o.output === 'json') console.log(JSON.stringify(images, null, 2));
+        else if (o.output === 'json') console.log(JSON.stringify(camelKeys(images), null, 2));
         else console.log(formatImages(images));
       })(opts));
 

@@ -5,8 +5,9 @@ import type { CriClient } from '../client/cri.js';
 import { supervisedPods } from '../client/supervisor-status.js';
 import { NotFoundError } from '../errors.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';
+import { camelKeys } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -28,24 +29,25 @@ export function registerInspectCommand(program: Command, withClient: WithClient)
     .description('show a pod or container as JSON (name or id prefix)')
     .argument('<ref>', 'pod or container name, pod/container, or id prefix')
     .addOption(socketOption())
-    .action((ref: string, opts: { socket: string }) =>
+    .addOption(namespaceOption('look pods and containers up in this namespace'))
+    .action((ref: string, opts: { socket: string; namespace?: string }) =>
       withClient<typeof opts>(async (client, o) => {
-        const pod = await findPod(client, ref).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
+        const pod = await findPod(client, ref, { namespace: o.namespace }).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
         if (pod) {
           const r = await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: pod.id ?? '', verbose: true });
           const annotations = { ...(r.status?.annotations ?? {}) };
           const spec = annotations[POD_SPEC_ANNOTATION];
           delete annotations[POD_SPEC_ANNOTATION];
           const view = (await supervisedPods(o.socket)).pods.find((p) => p.sandboxId === pod.id) ?? null;
-          console.log(JSON.stringify({
+          console.log(JSON.stringify(camelKeys({
             kind: 'pod', status: { ...r.status, annotations }, info: parsedInfo(r.info),
             ...(spec ? { podSpec: JSON.parse(spec) as unknown } : {}), supervisor: view,
             containers: (await client.runtime.call('ListContainers', { filter: { pod_sandbox_id: pod.id ?? '' } })).containers ?? [],
-          }, null, 2));
+          }), null, 2));
           return;
         }
-        const c = await findContainer(client, ref);
+        const c = await findContainer(client, ref, { namespace: o.namespace });
         const r = await client.runtime.call('ContainerStatus', { container_id: c.id ?? '', verbose: true });
-        console.log(JSON.stringify({ kind: 'container', status: r.status, info: parsedInfo(r.info) }, null, 2));
+        console.log(JSON.stringify(camelKeys({ kind: 'container', status: r.status, info: parsedInfo(r.info) }), null, 2));
       })(opts));
 }

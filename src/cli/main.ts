@@ -5,6 +5,7 @@ import { connectCri } from '../client/cri.js';
 import { defaultConfigToml } from '../config/load.js';
 import { messageOf } from '../errors.js';
 import { explainClientError, socketOption } from './client-options.js';
+import { camelKeys } from './output.js';
 import { collectInfo, formatInfo, showVersion } from './info.js';
 import { registerImageCommands } from './images.js';
 import { registerImageImportCommand } from './image-import.js';
@@ -24,8 +25,24 @@ import { registerVolumeCommands } from './volumes.js';
 
 const program = new Command('keelson')
   .description('A Kubernetes container runtime: CRI v1 on a unix socket, and pods on one machine')
-  .version(VERSION_STRING, '-V, --client-version', 'print the client version')
-  .showHelpAfterError();
+  .version(VERSION_STRING, '-V, --version', 'print the client version')
+  // A typo'd command says what went wrong (and "Did you mean ...?"), not the whole help.
+  .showHelpAfterError('(add --help for usage)')
+  // Options before the command are the program's (`keelson --socket X ps`), after it the command's.
+  .enablePositionalOptions()
+  .option('--socket <path>', 'the keelson CRI socket, for every client command (or KEELSON_SOCKET)')
+  .option('-n, --namespace <ns>', 'the namespace, for every pod command');
+
+// The program's options reach the command that runs, unless it was given its own.
+program.hook('preAction', (_program, command) => {
+  for (const key of ['socket', 'namespace']) {
+    if (program.getOptionValueSource(key) !== 'cli' || command === program) continue;
+    if (!command.options.some((o) => o.attributeName() === key)) {
+      throw new Error(`--${key} does not apply to \`keelson ${command.name()}\``);
+    }
+    if (command.getOptionValueSource(key) !== 'cli') command.setOptionValueWithSource(key, program.getOptionValue(key), 'cli');
+  }
+});
 
 program
   .command('serve')
@@ -73,7 +90,7 @@ program
   .action(
     withClient<{ socket: string; output: string }>(async (client, opts) => {
       const report = await collectInfo(client);
-      console.log(opts.output === 'json' ? JSON.stringify(report, null, 2) : formatInfo(report));
+      console.log(opts.output === 'json' ? JSON.stringify(camelKeys(report), null, 2) : formatInfo(report));
     }),
   );
 

@@ -26,3 +26,33 @@ export async function readManifests(file: string): Promise<ParsedManifests> {
   const { parseManifests } = await import('../kube/manifest.js');
   return parseManifests(text, file === '-' ? 'stdin' : file);
 }
+
+/**
+ * `-n NS`, as kubectl's: pods without a namespace get NS; a pod that names another namespace is
+ * an error (kubectl refuses to move an object to another namespace).
+ */
+export function applyNamespace(parsed: ParsedManifests, namespace: string | undefined): ParsedManifests {
+  if (namespace === undefined) return parsed;
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63) {
+    throw new InvalidArgumentError(`-n "${namespace}": a namespace is a DNS label (lower-case letters, digits and '-', at most 63)`);
+  }
+  const seen = new Set<string>();
+  for (const { origin, pod } of parsed.pods) {
+    const own = pod.metadata.namespace;
+    if (own !== undefined && own !== namespace) {
+      throw new InvalidArgumentError(`${origin}: the namespace from the provided object "${own}" does not match the namespace "${namespace}" given with -n`);
+    }
+    pod.metadata.namespace = namespace;
+    const key = `${namespace}/${pod.metadata.name}`;
+    if (seen.has(key)) throw new InvalidArgumentError(`${origin}: pod ${key} is defined twice`);
+    seen.add(key);
+  }
+  // The file's ConfigMaps, Secrets and claims go to the same namespace, so its pods still see them.
+  for (const o of [...parsed.configMaps, ...parsed.secrets, ...parsed.claims]) {
+    if (o.namespaceGiven && o.namespace !== namespace) {
+      throw new InvalidArgumentError(`${o.origin}: the namespace from the provided object "${o.namespace}" does not match the namespace "${namespace}" given with -n`);
+    }
+    o.namespace = namespace;
+  }
+  return parsed;
+}

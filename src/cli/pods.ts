@@ -5,7 +5,8 @@ import type { CriClient } from '../client/cri.js';
 import type { PodSandbox } from '../cri/generated/cri-types.js';
 import { supervisedPods } from '../client/supervisor-status.js';
 import type { PodView } from '../supervisor/supervisor.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
+import { listPods, type Scope } from './lookup.js';
 import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -38,8 +39,8 @@ function statusOf(p: PodSandbox, view: PodView | null): string {
   return 'Running';
 }
 
-export async function podRows(client: CriClient, socket: string): Promise<PodRow[]> {
-  const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
+export async function podRows(client: CriClient, socket: string, scope: Scope = {}): Promise<PodRow[]> {
+  const pods = await listPods(client, scope);
   const views = new Map((await supervisedPods(socket)).pods.map((v) => [v.sandboxId, v]));
   const rows: PodRow[] = [];
   for (const p of pods) {
@@ -61,11 +62,12 @@ export function registerPodsCommand(program: Command, withClient: WithClient): v
     .command('pods')
     .description('list pods, with readiness and restarts of those `keelson run` started')
     .addOption(socketOption())
+    .addOption(namespaceOption())
     .addOption(outputOption())
     .option('-q, --quiet', 'print only pod ids')
-    .action((opts: { socket: string; output: string; quiet?: boolean }) =>
-      withClient<{ socket: string; output: string; quiet?: boolean }>(async (client, o) => {
-        const rows = await podRows(client, o.socket);
+    .action((opts: { socket: string; namespace?: string; output: string; quiet?: boolean }) =>
+      withClient<{ socket: string; namespace?: string; output: string; quiet?: boolean }>(async (client, o) => {
+        const rows = await podRows(client, o.socket, { namespace: o.namespace });
         if (o.quiet) {
           console.log(rows.map((r) => r.id).join('\n'));
           return;

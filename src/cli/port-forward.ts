@@ -6,7 +6,7 @@ import { createServer, type Socket } from 'node:net';
 import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { SpdyConnection, type SpdyStream } from '../stream/spdy/connection.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
 import { findPod } from './lookup.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -26,10 +26,11 @@ export function registerPortForwardCommand(program: Command, withClient: WithCli
     .argument('<pod>', 'pod name, id or unique id prefix')
     .argument('<ports>', 'LOCAL:REMOTE (LOCAL 0: any free port)')
     .addOption(socketOption())
-    .action((pod: string, ports: string, opts: { socket: string }) =>
-      withClient<{ socket: string }>(async (client) => {
+    .addOption(namespaceOption('look the pod up in this namespace'))
+    .action((pod: string, ports: string, opts: { socket: string; namespace?: string }) =>
+      withClient<{ socket: string; namespace?: string }>(async (client, o) => {
         const { local, remote } = parsePortPair(ports);
-        const id = (await findPod(client, pod)).id ?? '';
+        const id = (await findPod(client, pod, { namespace: o.namespace })).id ?? '';
         const { url } = await client.runtime.call('PortForward', { pod_sandbox_id: id, port: [remote] });
         const session = await spdyConnect(url ?? '');
         await serveLocal(session, local, remote);

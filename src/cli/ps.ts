@@ -1,7 +1,8 @@
 // `keelson ps`: containers, newest first; exited ones too with -a.
 import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
+import { listPods, matchPods } from './lookup.js';
 import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -11,17 +12,18 @@ export function registerPsCommand(program: Command, withClient: WithClient): voi
     .command('ps')
     .description('list containers (running ones; -a for all)')
     .addOption(socketOption())
+    .addOption(namespaceOption('only containers of pods in this namespace'))
     .addOption(outputOption())
     .option('-a, --all', 'show exited containers too')
     .option('-q, --quiet', 'print only container ids')
     .option('--pod <pod>', 'only the containers of this pod (name or id prefix)')
-    .action((opts: { socket: string; output: string; all?: boolean; quiet?: boolean; pod?: string }) =>
+    .action((opts: { socket: string; namespace?: string; output: string; all?: boolean; quiet?: boolean; pod?: string }) =>
       withClient<typeof opts>(async (client, o) => {
-        const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
+        const pods = await listPods(client, { namespace: o.namespace });
         const podName = new Map(pods.map((p) => [p.id ?? '', p.metadata?.name ?? '']));
-        const podFilter = o.pod ? pods.filter((p) => p.metadata?.name === o.pod || (p.id ?? '').startsWith(o.pod ?? '')).map((p) => p.id) : null;
+        const shown = new Set((o.pod ? matchPods(pods, o.pod) : pods).map((p) => p.id ?? ''));
         let containers = (await client.runtime.call('ListContainers', o.all ? {} : { filter: { state: { state: 'CONTAINER_RUNNING' } } })).containers ?? [];
-        if (podFilter) containers = containers.filter((c) => podFilter.includes(c.pod_sandbox_id ?? ''));
+        containers = containers.filter((c) => shown.has(c.pod_sandbox_id ?? ''));
         containers.sort((a, b) => Number(BigInt(b.created_at ?? '0') - BigInt(a.created_at ?? '0')));
         if (o.quiet) {
           console.log(containers.map((c) => c.id).join('\n'));

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import { removePod } from '../run/runner.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
 import { findContainer, findPod } from './lookup.js';
 import { shortId } from './output.js';
 
@@ -16,17 +16,18 @@ export function registerRmCommand(program: Command, withClient: WithClient): voi
     .description('remove pods (with their containers) or containers, by name or id prefix')
     .argument('<refs...>', 'pod or container names or id prefixes')
     .addOption(socketOption())
+    .addOption(namespaceOption('look pods and containers up in this namespace'))
     .option('-f, --force', 'stop a running container first')
-    .action((refs: string[], opts: { socket: string; force?: boolean }) =>
+    .action((refs: string[], opts: { socket: string; namespace?: string; force?: boolean }) =>
       withClient<typeof opts>(async (client, o) => {
         for (const ref of refs) {
-          const pod = await findPod(client, ref).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
+          const pod = await findPod(client, ref, { namespace: o.namespace }).catch((err: unknown) => (err instanceof NotFoundError ? null : Promise.reject(err)));
           if (pod) {
             await removePod(client, pod.id ?? '');
             console.log(`removed pod ${pod.metadata?.name ?? ''} (${shortId(pod.id)})`);
             continue;
           }
-          const c = await findContainer(client, ref);
+          const c = await findContainer(client, ref, { namespace: o.namespace });
           if (c.state === 'CONTAINER_RUNNING') {
             if (!o.force) throw new FailedPreconditionError(`container ${ref} is running: stop it first or use -f`);
             await client.runtime.call('StopContainer', { container_id: c.id ?? '', timeout: '10' });

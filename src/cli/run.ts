@@ -1,6 +1,6 @@
 // `keelson run FILE|-`: runs every pod of the manifest (Pods, and Deployments' replicas) through
 // the daemon, prints each pod's id, IP and published ports, and with -f follows the logs.
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import { runPod, type StartedPod } from '../run/runner.js';
@@ -8,18 +8,18 @@ import { readKeySource, type VolumeSources } from '../run/volumes.js';
 import { bindClaims, sourcesFor } from '../run/manifest-objects.js';
 import { VolumesClient } from '../client/volumes.js';
 import { followLog, newestAttemptLog, type LogLine } from '../run/cri-log.js';
-import { socketOption } from './client-options.js';
-import { pullWithProgress } from './images.js';
-import { readManifests } from './manifest-input.js';
+import { daemonDirs, namespaceOption, socketOption } from './client-options.js';
+import { pullStatusLine, pullWithProgress } from './images.js';
+import { applyNamespace, readManifests } from './manifest-input.js';
 import { outputOption, printAs, formatTable, shortId } from './output.js';
-import { DEFAULT_ROOT } from '../config/defaults.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
 interface RunFlags {
   socket: string;
   state?: string;
-  root: string;
+  root?: string;
+  namespace?: string;
   logRoot: string;
   configmap: string[];
   secret: string[];
@@ -30,8 +30,9 @@ interface RunFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** Deprecated: the daemon reports its root dir (verbose Status); this only overrides it. */
 export function rootOption(): Option {
-  return new Option('--root <dir>', 'the daemon\'s root dir (pod volumes go under <root>/pod-volumes)').env('KEELSON_ROOT').default(DEFAULT_ROOT);
+  return new Option('--root <dir>', 'deprecated: override the daemon\'s root dir (asked of the daemon)').env('KEELSON_ROOT');
 }
 
 /** Follows the logs of every container of the pods, each line prefixed with pod/container. */
@@ -67,15 +68,20 @@ image to be present.`)
     .addOption(socketOption())
     .addOption(rootOption())
     .addOption(new Option('--log-root <dir>', 'pod log dirs go under it').env('KEELSON_LOG_ROOT').default('/var/log/keelson/pods'))
-    .option('--state <dir>', 'the daemon\'s state dir, where pull progress is (default: the socket\'s dir)')
+    .addOption(new Option('--state <dir>', 'deprecated: override the daemon\'s state dir (asked of the daemon)'))
+    .addOption(namespaceOption('the namespace of pods that name none (a pod naming another is an error)'))
     .option('--configmap <name=path>', 'a configMap from a dir (a key per file) or a file (repeatable; wins over the file\'s ConfigMap NAME)', collect, [])
     .option('--secret <name=path>', 'a secret from a dir (a key per file) or a file (repeatable; wins over the file\'s Secret NAME)', collect, [])
     .option('-f, --follow', 'follow the logs of every container')
     .option('-q, --quiet', 'print only pod ids')
     .addOption(outputOption())
-    .action((file: string, flags: RunFlags) =>
+    .action((file: string, flags: RunFlags, command: Command) =>
       withClient<RunFlags>(async (client, o) => {
-        const parsed = await readManifests(file);
+        const parsed = applyNamespace(await readManifests(file), o.namespace);
+        if (command.getOptionValueSource('root') === 'cli') console.error('warning: --root is deprecated: keelson asks the daemon for its root dir');
+        const asked = o.root === undefined || o.state === undefined ? await daemonDirs(client) : undefined;
+        const root = o.root ?? asked?.root ?? '';
+        const stateDir = o.state ?? asked?.state;
         for (const w of parsed.warnings) console.error(`warning: ${w}`);
         for (const n of parsed.notes) console.error(`note: ${n}`);
         const flagSources = {
@@ -89,15 +95,16 @@ image to be present.`)
         const chatty = o.output === 'table' && !o.quiet;
         const started: StartedPod[] = [];
         for (const { pod: manifestPod } of parsed.pods) {
-          const pod = await bindClaims(manifestPod, parsed.claims, o.root, volumes, say);
+          const pod = await bindClaims(manifestPod, parsed.claims, root, volumes, say);
           const ns = pod.metadata.namespace ?? 'default';
           const sources = sourcesByNamespace.get(ns) ?? sourcesFor(ns, parsed, flagSources, say);
           sourcesByNamespace.set(ns, sources);
           const p = await runPod(client, pod, {
-            root: o.root, logRoot: o.logRoot, sources, socket: o.socket,
+            root, logRoot: o.logRoot, sources, socket: o.socket,
             pull: async (image) => {
               if (chatty) console.error(`pulling ${image}`);
-              await pullWithProgress(client, image, o.state ?? dirname(o.socket), !chatty);
+              const r = await pullWithProgress(client, image, { stateDir, quiet: !chatty });
+              if (chatty) console.error(pullStatusLine(image, r));
             },
             say,
           });

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import type { ContainerStats } from '../cri/generated/cri-types.js';
 import { humanSize } from './images.js';
-import { socketOption } from './client-options.js';
+import { namespaceOption, socketOption } from './client-options.js';
+import { listPods, type Scope } from './lookup.js';
 import { formatTable, outputOption, printAs, shortId } from './output.js';
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
@@ -22,12 +23,12 @@ async function sample(client: CriClient): Promise<ContainerStats[]> {
   return (await client.runtime.call('ListContainerStats', { filter: {} })).stats ?? [];
 }
 
-async function rows(client: CriClient, before: ContainerStats[]): Promise<{ rows: StatsRow[]; after: ContainerStats[] }> {
+async function rows(client: CriClient, before: ContainerStats[], scope: Scope): Promise<{ rows: StatsRow[]; after: ContainerStats[] }> {
   const after = await sample(client);
-  const pods = (await client.runtime.call('ListPodSandbox', {})).items ?? [];
+  const pods = await listPods(client, scope);
   const podName = new Map(pods.map((p) => [p.id ?? '', p.metadata?.name ?? '']));
   const containers = (await client.runtime.call('ListContainers', { filter: { state: { state: 'CONTAINER_RUNNING' } } })).containers ?? [];
-  const podOf = new Map(containers.map((c) => [c.id ?? '', podName.get(c.pod_sandbox_id ?? '') ?? '']));
+  const podOf = new Map(containers.filter((c) => podName.has(c.pod_sandbox_id ?? '')).map((c) => [c.id ?? '', podName.get(c.pod_sandbox_id ?? '') ?? '']));
   const prev = new Map(before.map((s) => [s.attributes?.id ?? '', s]));
   const out = after.filter((s) => podOf.has(s.attributes?.id ?? '')).map((s) => {
     const id = s.attributes?.id ?? '';
@@ -54,14 +55,15 @@ export function registerStatsCommand(program: Command, withClient: WithClient): 
     .command('stats')
     .description('live CPU and memory of running containers (--no-stream for one table)')
     .addOption(socketOption())
+    .addOption(namespaceOption())
     .addOption(outputOption())
     .option('--no-stream', 'print one table and exit')
-    .action((opts: { socket: string; output: string; stream: boolean }) =>
+    .action((opts: { socket: string; namespace?: string; output: string; stream: boolean }) =>
       withClient<typeof opts>(async (client, o) => {
         let before = await sample(client);
         await new Promise((r) => setTimeout(r, 1000));
         for (;;) {
-          const r = await rows(client, before);
+          const r = await rows(client, before, { namespace: o.namespace });
           before = r.after;
           if (!o.stream) {
             printAs(o.output, r.rows, () => table(r.rows));

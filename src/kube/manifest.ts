@@ -26,6 +26,8 @@ export interface ParsedPod {
 export interface ParsedKeyObject {
   origin: string;
   namespace: string;
+  /** false when the document names no namespace (`run -n` then sets it). */
+  namespaceGiven: boolean;
   name: string;
   data: Map<string, string>;
 }
@@ -34,6 +36,7 @@ export interface ParsedKeyObject {
 export interface ParsedClaim {
   origin: string;
   namespace: string;
+  namespaceGiven: boolean;
   name: string;
   storageClassName?: string;
   /** spec.resources.requests.storage, as written. */
@@ -96,15 +99,16 @@ export function parseManifests(text: string, source: string): ParsedManifests {
     }
     const metadata = obj.metadata as { name: string; namespace?: string };
     const namespace = metadata.namespace ?? 'default';
+    const namespaceGiven = metadata.namespace !== undefined;
     switch (obj.kind) {
       case 'Pod': out.pods.push({ origin, pod: obj as unknown as Pod }); break;
       case 'Deployment': out.pods.push(...expandDeployment(obj as unknown as Deployment, origin)); break;
-      case 'ConfigMap': out.configMaps.push({ origin, namespace, name: metadata.name, data: configMapData(obj, origin) }); break;
-      case 'Secret': out.secrets.push({ origin, namespace, name: metadata.name, data: secretData(obj, origin) }); break;
+      case 'ConfigMap': out.configMaps.push({ origin, namespace, namespaceGiven, name: metadata.name, data: configMapData(obj, origin) }); break;
+      case 'Secret': out.secrets.push({ origin, namespace, namespaceGiven, name: metadata.name, data: secretData(obj, origin) }); break;
       case 'PersistentVolumeClaim': {
         const spec = obj.spec as { storageClassName?: string; resources?: { requests?: { storage?: string | number } } } | undefined;
         out.claims.push({
-          origin, namespace, name: metadata.name,
+          origin, namespace, namespaceGiven, name: metadata.name,
           ...(spec?.storageClassName ? { storageClassName: spec.storageClassName } : {}),
           ...(spec?.resources?.requests?.storage !== undefined ? { storage: spec.resources.requests.storage } : {}),
         });

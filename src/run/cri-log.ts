@@ -1,18 +1,22 @@
 // Reading CRI log files (`<RFC3339Nano> <stdout|stderr> <F|P> <text>`): whole lines with the
-// partial (P) pieces joined, optionally following the file as conmon appends to it.
+// partial (P) pieces joined per stream (as crictl: a stdout piece never ends on a stderr line),
+// optionally following the file as conmon appends to it.
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface LogLine {
   time: string;
   stream: 'stdout' | 'stderr';
   text: string;
+  /** A piece no F line ended (yet): printed without a newline, as kubectl does. */
+  partial?: boolean;
 }
 
-/** Parses complete lines of a CRI log, joining P pieces into the F line that ends them. */
+/** Parses complete lines of a CRI log, joining P pieces into the F line of the same stream that ends them. */
 export class CriLogParser {
   private pending = '';
-  private partial: string[] = [];
+  private lastTime = '';
+  private readonly partial: Record<LogLine['stream'], string[]> = { stdout: [], stderr: [] };
 
   push(chunk: string): LogLine[] {
     this.pending += chunk;
@@ -23,19 +27,34 @@ export class CriLogParser {
       this.pending = this.pending.slice(nl + 1);
       const m = /^(\S+) (stdout|stderr) ([FP])(?: (.*))?$/.exec(raw);
       if (!m) continue;
-      const [, time = '', stream, tag, text = ''] = m;
+      const [, time = '', , tag, text = ''] = m;
+      const stream = m[2] as LogLine['stream'];
+      this.lastTime = time;
+      const pieces = this.partial[stream];
       if (tag === 'P') {
-        this.partial.push(text);
+        pieces.push(text);
         continue;
       }
-      out.push({ time, stream: stream as 'stdout' | 'stderr', text: this.partial.join('') + text });
-      this.partial = [];
+      out.push({ time, stream, text: pieces.join('') + text });
+      this.partial[stream] = [];
+    }
+    return out;
+  }
+
+  /** The pieces still waiting for their F line, per stream: the end of a log that stops mid-line. */
+  flush(): LogLine[] {
+    const out: LogLine[] = [];
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const pieces = this.partial[stream];
+      if (pieces.length > 0) out.push({ time: this.lastTime, stream, text: pieces.join(''), partial: true });
+      this.partial[stream] = [];
     }
     return out;
   }
 }
 
-export function readLog(path: string): { lines: LogLine[]; offset: number } {
+/** The complete lines of a log file; with `toEnd`, also the pieces of a last, unfinished line. */
+export function readLog(path: string, toEnd = false): { lines: LogLine[]; offset: number } {
   const parser = new CriLogParser();
   const st = statSync(path, { throwIfNoEntry: false });
   if (!st) return { lines: [], offset: 0 };
@@ -43,7 +62,8 @@ export function readLog(path: string): { lines: LogLine[]; offset: number } {
   try {
     const buf = Buffer.alloc(st.size);
     const n = readSync(fd, buf, 0, st.size, 0);
-    return { lines: parser.push(buf.subarray(0, n).toString('utf8')), offset: n };
+    const lines = parser.push(buf.subarray(0, n).toString('utf8'));
+    return { lines: toEnd ? [...lines, ...parser.flush()] : lines, offset: n };
   } finally {
     closeSync(fd);
   }
@@ -88,6 +108,13 @@ export function sinceToEpochMs(value: string, now = Date.now()): number {
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new Error(`--since "${value}": expected a duration (10s, 5m, 1h30m) or an RFC 3339 time`);
   return t;
+}
+
+/** `<dir>/<n>.log` of the attempt before `attempt` (`<container dir>/<attempt-1>.log`), or null. */
+export function previousAttemptLog(logPath: string, attempt: number): string | null {
+  if (attempt <= 0) return null;
+  const file = join(dirname(logPath), `${attempt - 1}.log`);
+  return statSync(file, { throwIfNoEntry: false })?.isFile() ? file : null;
 }
 
 /** `<dir>/<n>.log` with the highest n (kubelet's per-attempt log files), or `<dir>/0.log`. */

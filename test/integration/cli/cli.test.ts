@@ -32,8 +32,11 @@ describe('keelson CLI', () => {
   it('info -o json prints parseable JSON', async () => {
     const r = await runCli(['info', '-o', 'json', '--socket', daemon.socket]);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { version: { runtime_name: string } };
-    expect(report.version.runtime_name).toBe('keelson');
+    const report = JSON.parse(r.stdout) as { version: { runtimeName: string; runtimeApiVersion: string }; status: { runtimeHandlers: unknown[] } };
+    expect(report.version.runtimeName).toBe('keelson');
+    expect(report.version.runtimeApiVersion).toBe('v1');
+    expect(report.status.runtimeHandlers.length).toBeGreaterThan(0);
+    expect(r.stdout).not.toMatch(/"[a-z]+_[a-z_]+":/); // camelCase keys, as kubectl's
   });
 
   it('says how to start the daemon when none is running', async () => {
@@ -45,6 +48,33 @@ describe('keelson CLI', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('takes global options before the command as well as after it', async () => {
+    const before = await runCli(['--socket', daemon.socket, 'version']);
+    expect(before.stderr).toBe('');
+    expect(before.code).toBe(0);
+    expect(before.stdout).toMatch(/Runtime name:\s+keelson/);
+    const after = await runCli(['version', '--socket', daemon.socket]);
+    expect(after.stdout).toBe(before.stdout);
+    // The command's own --socket wins over the program's.
+    const both = await runCli(['--socket', '/nonexistent/keelson.sock', 'version', '--socket', daemon.socket]);
+    expect(both.code).toBe(0);
+  });
+
+  it('--version prints the client version', async () => {
+    const r = await runCli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^keelson \d+\.\d+\.\d+/);
+  });
+
+  it('a typo\'d command says so and suggests the right one, without the whole help', async () => {
+    const r = await runCli(['pdos']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("unknown command 'pdos'");
+    expect(r.stderr).toContain('Did you mean pods?');
+    expect(r.stderr).not.toContain('Commands:');
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(3);
   });
 
   it('config default prints TOML with every setting', async () => {

@@ -35,7 +35,7 @@ interface PodRowJson {
 
 interface ImageJson {
   id: string;
-  repo_tags?: string[];
+  repoTags?: string[];
 }
 
 async function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -57,7 +57,7 @@ async function listImages(): Promise<ImageJson[]> {
 }
 
 async function tagsOf(id: string): Promise<string[] | undefined> {
-  return (await listImages()).find((i) => i.id === id)?.repo_tags;
+  return (await listImages()).find((i) => i.id === id)?.repoTags;
 }
 
 /** `keelson run` of a one-container pod; returns its name. */
@@ -209,7 +209,7 @@ describe('keelson rmi', () => {
       reason: 'ErrImageNeverPull', restarts: 0,
       message: `Container image "${images.never}" is not present with pull policy of Never`,
     });
-    expect((await listImages()).some((i) => i.repo_tags?.includes(images.never))).toBe(false);
+    expect((await listImages()).some((i) => i.repoTags?.includes(images.never))).toBe(false);
   }, 120_000);
 
   it('a restart whose image cannot be pulled shows ErrImagePull, then ImagePullBackOff, with no restart', async () => {

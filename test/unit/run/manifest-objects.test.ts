@@ -7,7 +7,7 @@ import type { Pod } from '../../../src/kube/pod-types.js';
 import { bindClaims, claimDir, sourcesFor, type ClaimVolumes } from '../../../src/run/manifest-objects.js';
 
 const object = (namespace: string, name: string, value: string): ParsedKeyObject => ({
-  origin: `f.yaml: document 1 (ConfigMap ${name})`, namespace, name, data: new Map([['k', value]]),
+  origin: `f.yaml: document 1 (ConfigMap ${name})`, namespace, namespaceGiven: true, name, data: new Map([['k', value]]),
 });
 
 const pod = (namespace?: string): Pod => ({
@@ -42,7 +42,7 @@ describe('manifest objects for pods', () => {
 
   it('binds a claim of the file to a local dir (readOnly moved to the mounts), leaving other claims as named volumes', async () => {
     root = mkdtempSync(join(tmpdir(), 'keelson-claims-'));
-    const claims: ParsedClaim[] = [{ origin: 'f.yaml: document 1 (PersistentVolumeClaim data)', namespace: 'default', name: 'data', storage: '1Gi' }];
+    const claims: ParsedClaim[] = [{ origin: 'f.yaml: document 1 (PersistentVolumeClaim data)', namespace: 'default', namespaceGiven: false, name: 'data', storage: '1Gi' }];
     const said: string[] = [];
     const bound = await bindClaims(pod(), claims, root, noDaemon, (l) => said.push(l));
     const dir = claimDir(root, 'default', 'data');
