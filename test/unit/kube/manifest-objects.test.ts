@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { closestName } from '../../../src/kube/api-fields.js';
 import { parseManifests } from '../../../src/kube/manifest.js';
+import { applyNamespace } from '../../../src/cli/manifest-input.js';
 
 const pod = (spec = '', container = '', metadata = '') => `apiVersion: v1
 kind: Pod
@@ -130,15 +131,15 @@ ${pod()}`;
     const parsed = parseManifests(objects, 'f.yaml');
     expect(parsed.pods.map((p) => p.pod.metadata.name)).toEqual(['web']);
     expect(parsed.configMaps).toEqual([{
-      origin: 'f.yaml: document 1 (ConfigMap game-config)', namespace: 'default', name: 'game-config',
+      origin: 'f.yaml: document 1 (ConfigMap game-config)', namespace: 'default', namespaceGiven: false, name: 'game-config',
       data: new Map([['game.properties', 'lives=3\n'], ['ui', 'dark'], ['bin', 'from binaryData']]),
     }]);
     expect(parsed.secrets).toEqual([{
-      origin: 'f.yaml: document 2 (Secret creds)', namespace: 'prod', name: 'creds',
+      origin: 'f.yaml: document 2 (Secret creds)', namespace: 'prod', namespaceGiven: true, name: 'creds',
       data: new Map([['username', 'admin'], ['password', 's3cr3t']]),
     }]);
     expect(parsed.claims).toEqual([{
-      origin: 'f.yaml: document 4 (PersistentVolumeClaim data)', namespace: 'default', name: 'data', storageClassName: 'csi.example.com', storage: '1Gi',
+      origin: 'f.yaml: document 4 (PersistentVolumeClaim data)', namespace: 'default', namespaceGiven: false, name: 'data', storageClassName: 'csi.example.com', storage: '1Gi',
     }]);
     expect(parsed.notes).toEqual(['f.yaml: document 3 (Service web): Service web: skipped; keelson has no service proxy, use hostPort or `keelson port-forward`']);
     expect(parsed.warnings).toEqual([]);
@@ -231,5 +232,38 @@ spec:
     expect(() => parseManifests('apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: { name: p }\nspec: { volumeMode: Block }\n', 'f.yaml')).toThrow(
       /spec\.volumeMode must be one of "Filesystem"/,
     );
+  });
+});
+
+describe('run -n with the file\'s objects', () => {
+  const file = (cmNamespace: string) => `${pod()}---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+${cmNamespace}data:
+  k: v
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Gi
+`;
+
+  it('moves objects that name no namespace to the one given, with the pods', () => {
+    const parsed = applyNamespace(parseManifests(file(''), 'f.yaml'), 'team');
+    expect(parsed.pods[0]?.pod.metadata.namespace).toBe('team');
+    expect(parsed.configMaps.map((c) => c.namespace)).toEqual(['team']);
+    expect(parsed.claims.map((c) => c.namespace)).toEqual(['team']);
+  });
+
+  it('refuses an object that names another namespace, as kubectl does', () => {
+    expect(() => applyNamespace(parseManifests(file('  namespace: other\n'), 'f.yaml'), 'team'))
+      .toThrow('the namespace from the provided object "other" does not match the namespace "team" given with -n');
   });
 });
