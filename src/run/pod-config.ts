@@ -176,7 +176,7 @@ export function containerConfig(
   const ns = pod.metadata.namespace ?? 'default';
   const envs = envOf(pod, c, src, where);
   // command and args are expanded against the container's full env.
-  const full = lookupIn(new Map(envs.map((kv) => [kv.key, kv.value.toString()])));
+  const full = lookupIn(new Map(envs.map((kv): [string, string] => [kv.key ?? '', kv.value?.toString() ?? ''])));
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
