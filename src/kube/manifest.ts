@@ -2,7 +2,7 @@
 // Errors name the document, the field path and the problem; fields keelson does not run are
 // warned about, never dropped in silence.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type ScalarTag } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
 import { fieldPath } from '../field-path.js';
 import { deploymentSchema, podSchema } from './pod-schema.js';
@@ -30,13 +30,22 @@ const validators: Record<string, { validate: ValidateFunction; schema: Record<st
   'apps/v1/Deployment': { validate: ajv.compile(deploymentSchema), schema: deploymentSchema },
 };
 
+/**
+ * kubectl reads manifests as YAML 1.1, where `0440` is octal (modes such as defaultMode: 0400 in the
+ * docs); the yaml package's 1.2 core schema would read it as decimal 440.
+ */
+const LEGACY_OCTAL: ScalarTag = {
+  identify: (v) => typeof v === 'number', default: true, tag: 'tag:yaml.org,2002:int', format: 'OCT',
+  test: /^0[0-7]+$/, resolve: (s) => parseInt(s, 8),
+};
+
 export function parseManifests(text: string, source: string): ParsedManifests {
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
     throw new InvalidArgumentError(`${source}: larger than ${MAX_MANIFEST_BYTES} bytes`);
   }
   const pods: ParsedPod[] = [];
   const warnings: string[] = [];
-  const documents = parseAllDocuments(text);
+  const documents = parseAllDocuments(text, { customTags: (tags) => [LEGACY_OCTAL, ...tags] });
   const list = Array.isArray(documents) ? documents : [documents];
   list.forEach((doc, index) => {
     const where = `${source}: document ${index + 1}`;

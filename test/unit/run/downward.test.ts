@@ -70,4 +70,16 @@ spec:
     expect(pods[0]?.pod.spec.securityContext?.fsGroupChangePolicy).toBe('OnRootMismatch');
     expect(warnings).toEqual(['p.yaml: document 1 (Pod p): spec.volumes[1].projected.sources[0].serviceAccountToken is not supported by keelson and is ignored']);
   });
+
+  it('reads a leading-zero mode as octal, as kubectl (YAML 1.1) does', () => {
+    const { pods } = parseManifests(`apiVersion: v1
+kind: Pod
+metadata: { name: p }
+spec:
+  containers: [{ name: c, image: busybox }]
+  volumes: [{ name: s, secret: { secretName: s, defaultMode: 0440, items: [{ key: k, path: k, mode: 0o400 }] } }, { name: d, downwardAPI: { defaultMode: 420 } }]
+`, 'p.yaml');
+    expect(pods[0]?.pod.spec.volumes?.[0]?.secret).toMatchObject({ defaultMode: 0o440, items: [{ mode: 0o400 }] });
+    expect(pods[0]?.pod.spec.volumes?.[1]?.downwardAPI?.defaultMode).toBe(0o644);
+  });
 });
