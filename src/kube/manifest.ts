@@ -4,7 +4,7 @@
 // have are refused (typos must not run the wrong thing); real fields keelson does not run are
 // warned about, never dropped in silence.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, type ScalarTag } from 'yaml';
 import { InvalidArgumentError } from '../errors.js';
 import { fieldPath } from '../field-path.js';
 import { LEAF, objectFields, unknownFields } from './api-fields.js';
@@ -75,6 +75,15 @@ interface Document {
   obj: Record<string, unknown>;
 }
 
+/**
+ * kubectl reads manifests as YAML 1.1, where `0440` is octal (modes such as defaultMode: 0400 in the
+ * docs); the yaml package's 1.2 core schema would read it as decimal 440.
+ */
+const LEGACY_OCTAL: ScalarTag = {
+  identify: (v) => typeof v === 'number', default: true, tag: 'tag:yaml.org,2002:int', format: 'OCT',
+  test: /^0[0-7]+$/, resolve: (s) => parseInt(s, 8),
+};
+
 export function parseManifests(text: string, source: string): ParsedManifests {
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) {
     throw new InvalidArgumentError(`${source}: larger than ${MAX_MANIFEST_BYTES} bytes`);
@@ -127,7 +136,7 @@ export function parseManifests(text: string, source: string): ParsedManifests {
 }
 
 function readDocuments(text: string, source: string): Document[] {
-  const documents = parseAllDocuments(text);
+  const documents = parseAllDocuments(text, { customTags: (tags) => [LEGACY_OCTAL, ...tags] });
   const list = Array.isArray(documents) ? documents : [documents];
   const out: Document[] = [];
   list.forEach((doc, index) => {

@@ -128,6 +128,12 @@ const container = obj(
 );
 
 const keyToPath = list(obj({ key: str, path: str, mode: int }, ['key', 'path']));
+const downwardFiles = list(obj({
+  path: str,
+  fieldRef: obj({ fieldPath: str, apiVersion: str }, ['fieldPath']),
+  resourceFieldRef: obj({ resource: str, containerName: str, divisor: quantity }, ['resource']),
+  mode: int,
+}, ['path']));
 const volume = obj(
   {
     name: dnsLabel,
@@ -154,6 +160,15 @@ const volume = obj(
       ['driver'],
     ),
     persistentVolumeClaim: obj({ claimName: { type: 'string', minLength: 1 }, readOnly: bool }, ['claimName']),
+    downwardAPI: obj({ items: downwardFiles, defaultMode: int }),
+    projected: obj({
+      sources: list(obj({
+        configMap: obj({ name: str, items: keyToPath, optional: bool }, ['name']),
+        secret: obj({ name: str, items: keyToPath, optional: bool }, ['name']),
+        downwardAPI: obj({ items: downwardFiles }),
+      })),
+      defaultMode: int,
+    }),
   },
   ['name'],
 );
@@ -181,6 +196,7 @@ const podSpec = obj(
       runAsGroup: { type: 'integer', minimum: 0, maximum: 2147483647 },
       runAsNonRoot: bool,
       fsGroup: { type: 'integer', minimum: 0, maximum: 2147483647 },
+      fsGroupChangePolicy: { enum: ['OnRootMismatch', 'Always'] },
       supplementalGroups: list({ type: 'integer', minimum: 0, maximum: 2147483647 }),
       sysctls: list(obj({ name: str, value: str }, ['name', 'value'])),
       seccompProfile,

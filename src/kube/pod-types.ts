@@ -75,6 +75,20 @@ export interface KeyToPath {
   mode?: number;
 }
 
+export interface DownwardAPIFile {
+  path: string;
+  fieldRef?: { fieldPath: string; apiVersion?: string };
+  resourceFieldRef?: { resource: string; containerName?: string; divisor?: string | number };
+  mode?: number;
+}
+
+/** One source of a projected volume; serviceAccountToken is not in the schema (warned, skipped). */
+export interface ProjectedSource {
+  configMap?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  secret?: { name: string; items?: KeyToPath[]; optional?: boolean };
+  downwardAPI?: { items?: DownwardAPIFile[] };
+}
+
 export interface VolumeSpec {
   name: string;
   emptyDir?: { medium?: '' | 'Memory'; sizeLimit?: string | number };
@@ -90,6 +104,8 @@ export interface VolumeSpec {
   };
   /** A keelson named volume (`keelson volume create`), by name. */
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  downwardAPI?: { items?: DownwardAPIFile[]; defaultMode?: number };
+  projected?: { sources?: ProjectedSource[]; defaultMode?: number };
 }
 
 export interface PodSpec {
@@ -110,6 +126,7 @@ export interface PodSpec {
     runAsGroup?: number;
     runAsNonRoot?: boolean;
     fsGroup?: number;
+    fsGroupChangePolicy?: 'OnRootMismatch' | 'Always';
     supplementalGroups?: number[];
     sysctls?: { name: string; value: string }[];
     seccompProfile?: SeccompProfile;

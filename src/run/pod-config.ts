@@ -6,7 +6,7 @@ import type {
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerSpec, Pod, SeccompProfile } from '../kube/pod-types.js';
 import { bytesOf, cpuMillis } from '../kube/quantity.js';
-
+import { expand, lookupIn } from './expansion.js';
 import { CONTAINER_KIND_LABEL, POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 
 /** Annotation on sandboxes the CLI starts: the Pod after defaults, as JSON. The supervisor's mark. */
@@ -111,24 +111,36 @@ function fieldValue(pod: Pod, path: string, src: EnvSources, where: string): str
 }
 
 function envOf(pod: Pod, c: ContainerSpec, src: EnvSources, where: string): KeyValue[] {
-  return (c.env ?? []).flatMap((e, i): KeyValue[] => {
+  // kubelet expands a literal value against the vars defined before it (there is no service env: no API server).
+  const defined = new Map<string, string>();
+  const lookup = lookupIn(defined);
+  const out: KeyValue[] = [];
+  const set = (key: string, value: string): void => {
+    defined.set(key, value);
+    const at = out.findIndex((kv) => kv.key === key);
+    if (at === -1) out.push({ key, value: Buffer.from(value) });
+    else out[at] = { key, value: Buffer.from(value) };
+  };
+  (c.env ?? []).forEach((e, i) => {
     const at = `${where}.env[${i}]`;
     const from = e.valueFrom;
-    if (!from) return [{ key: e.name, value: Buffer.from(e.value ?? '') }];
-    if (from.fieldRef) return [{ key: e.name, value: Buffer.from(fieldValue(pod, from.fieldRef.fieldPath, src, at)) }];
+    if (e.value !== undefined && e.value !== '') return set(e.name, expand(e.value, lookup));
+    if (!from) return set(e.name, '');
+    if (from.fieldRef) return set(e.name, fieldValue(pod, from.fieldRef.fieldPath, src, at));
     const ref = from.configMapKeyRef ?? from.secretKeyRef;
     if (ref) {
       const kind = from.configMapKeyRef ? 'configMap' : 'secret';
       const store = from.configMapKeyRef ? src.configMaps : src.secrets;
       const value = store.get(ref.name ?? '')?.get(ref.key);
       if (value === undefined) {
-        if (ref.optional) return [];
+        if (ref.optional) return;
         throw new InvalidArgumentError(`${at}.valueFrom.${kind}KeyRef: ${kind} "${ref.name ?? ''}" key "${ref.key}" not found (give it with --${kind.toLowerCase()} ${ref.name ?? 'NAME'}=DIR|FILE)`);
       }
-      return [{ key: e.name, value: Buffer.from(value) }];
+      return set(e.name, value);
     }
     throw new InvalidArgumentError(`${at}.valueFrom: only fieldRef, configMapKeyRef and secretKeyRef are supported`);
   });
+  return out;
 }
 
 function seccompOf(p: SeccompProfile | undefined): SecurityProfile {
@@ -162,13 +174,16 @@ export function containerConfig(
   const runAsNonRoot = sc?.runAsNonRoot ?? psc?.runAsNonRoot;
   if (runAsNonRoot && runAsUser === 0) throw new InvalidArgumentError(`${where}.securityContext: runAsNonRoot is true but runAsUser is 0`);
   const ns = pod.metadata.namespace ?? 'default';
+  const envs = envOf(pod, c, src, where);
+  // command and args are expanded against the container's full env.
+  const full = lookupIn(new Map(envs.map((kv): [string, string] => [kv.key ?? '', kv.value?.toString() ?? ''])));
   return {
     metadata: { name: c.name, attempt },
     image: { image: c.image },
-    command: c.command ?? [],
-    args: c.args ?? [],
+    command: (c.command ?? []).map((a) => expand(a, full)),
+    args: (c.args ?? []).map((a) => expand(a, full)),
     working_dir: c.workingDir ?? '',
-    envs: envOf(pod, c, src, where),
+    envs,
     mounts,
     labels: {
       [POD_NAME_LABEL]: pod.metadata.name, [POD_NAMESPACE_LABEL]: ns, [POD_UID_LABEL]: pod.metadata.uid ?? '',

@@ -2,12 +2,13 @@
 // daemon's host (it needs the daemon's socket, which is root-only), so it makes the dirs and the
 // tmpfs of emptyDir medium Memory itself under <root>/pod-volumes/<ns>_<name>_<uid>/, and
 // `keelson down`/`rm` remove them. A daemon-side service would add a protocol for no gain here.
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { chmod, lchown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { Mount, MountPropagation } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { ContainerSpec, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
+import type { ContainerSpec, DownwardAPIFile, KeyToPath, Pod, VolumeSpec } from '../kube/pod-types.js';
+import { downwardValue } from './downward.js';
 import { bytesOf } from '../kube/quantity.js';
 import type { PodVolumeRequest } from '../csi/node-volumes.js';
 import { resolveSubPath, unpin } from './subpath.js';
@@ -48,22 +49,59 @@ export function podVolumeDir(root: string, key: string): string {
   return join(root, 'pod-volumes', key);
 }
 
-async function project(dir: string, data: Map<string, string>, items: KeyToPath[] | undefined, mode: number, where: string, optional: boolean): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+/** One file of a projected volume: its path inside the volume, contents and mode. */
+interface VolumeFile { path: string; value: string; mode: number }
+
+/** The files of a configMap/secret (or projected source) by items, or every key when none are given. */
+function keyFiles(data: Map<string, string>, items: KeyToPath[] | undefined, mode: number, where: string, optional: boolean): VolumeFile[] {
   const entries: KeyToPath[] = items ?? [...data.keys()].map((key) => ({ key, path: key }));
-  for (const [i, item] of entries.entries()) {
-    const rel = normalize(item.path);
-    if (isAbsolute(rel) || rel.startsWith('..')) throw new InvalidArgumentError(`${where}.items[${i}].path "${item.path}" must be relative and stay inside the volume`);
+  return entries.flatMap((item, i): VolumeFile[] => {
     const value = data.get(item.key);
     if (value === undefined) {
-      if (optional) continue;
+      if (optional) return [];
       throw new InvalidArgumentError(`${where}.items[${i}].key "${item.key}" is not in the source`);
     }
+    return [{ path: item.path, value, mode: item.mode ?? mode }];
+  });
+}
+
+function downwardFiles(pod: Pod, items: DownwardAPIFile[] | undefined, mode: number, where: string): VolumeFile[] {
+  return (items ?? []).map((f, i) => ({ path: f.path, value: downwardValue(pod, f, `${where}.items[${i}]`), mode: f.mode ?? mode }));
+}
+
+async function project(dir: string, files: VolumeFile[], where: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  for (const [i, f] of files.entries()) {
+    const rel = normalize(f.path);
+    if (isAbsolute(rel) || rel === '..' || rel.startsWith('../') || rel === '.') throw new InvalidArgumentError(`${where}.items[${i}].path "${f.path}" must be relative and stay inside the volume`);
     const file = join(dir, rel);
     await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, value, { mode: item.mode ?? mode });
-    await chmod(file, item.mode ?? mode);
+    await writeFile(file, f.value, { mode: f.mode });
+    await chmod(file, f.mode);
   }
+}
+
+function configMapData(src: VolumeSources, name: string, optional: boolean | undefined, where: string): Map<string, string> {
+  const data = src.configMaps.get(name);
+  if (!data && !optional) throw new NotFoundError(`${where}: configMap "${name}" not given (use --configmap ${name}=DIR|FILE)`);
+  return data ?? new Map();
+}
+
+function secretData(src: VolumeSources, name: string, optional: boolean | undefined, where: string): Map<string, string> {
+  const data = src.secrets.get(name);
+  if (!data && !optional) throw new NotFoundError(`${where}: secret "${name}" not given (use --secret ${name}=DIR|FILE)`);
+  return data ?? new Map();
+}
+
+function projectedFiles(pod: Pod, v: NonNullable<VolumeSpec['projected']>, where: string, src: VolumeSources): VolumeFile[] {
+  const mode = v.defaultMode ?? 0o644;
+  return (v.sources ?? []).flatMap((s, i): VolumeFile[] => {
+    const at = `${where}.sources[${i}]`;
+    if (s.configMap) return keyFiles(configMapData(src, s.configMap.name, s.configMap.optional, `${at}.configMap`), s.configMap.items, mode, `${at}.configMap`, s.configMap.optional === true);
+    if (s.secret) return keyFiles(secretData(src, s.secret.name, s.secret.optional, `${at}.secret`), s.secret.items, mode, `${at}.secret`, s.secret.optional === true);
+    if (s.downwardAPI) return downwardFiles(pod, s.downwardAPI.items, mode, `${at}.downwardAPI`);
+    return []; // serviceAccountToken (no API server to mint one): warned as ignored by the manifest check
+  });
 }
 
 const HOST_PATH_TYPES: Record<string, (path: string) => string | null> = {
@@ -74,7 +112,7 @@ const HOST_PATH_TYPES: Record<string, (path: string) => string | null> = {
   BlockDevice: (p) => (statSync(p, { throwIfNoEntry: false })?.isBlockDevice() ? null : 'is not a block device'),
 };
 
-async function prepareOne(v: VolumeSpec, i: number, base: string, src: VolumeSources): Promise<string> {
+async function prepareOne(pod: Pod, v: VolumeSpec, i: number, base: string, src: VolumeSources): Promise<string> {
   const where = `spec.volumes[${i}]`;
   // Published by the daemon after the sandbox exists (csiVolumeRequests, runner.ts).
   if (v.csi || v.persistentVolumeClaim) return '';
@@ -98,15 +136,23 @@ async function prepareOne(v: VolumeSpec, i: number, base: string, src: VolumeSou
   }
   const dir = join(base, v.name);
   if (v.configMap) {
-    const data = src.configMaps.get(v.configMap.name);
-    if (!data && !v.configMap.optional) throw new NotFoundError(`${where}.configMap: configMap "${v.configMap.name}" not given (use --configmap ${v.configMap.name}=DIR|FILE)`);
-    await project(dir, data ?? new Map(), v.configMap.items, v.configMap.defaultMode ?? 0o644, `${where}.configMap`, v.configMap.optional === true);
+    const at = `${where}.configMap`;
+    const data = configMapData(src, v.configMap.name, v.configMap.optional, at);
+    await project(dir, keyFiles(data, v.configMap.items, v.configMap.defaultMode ?? 0o644, at, v.configMap.optional === true), at);
     return dir;
   }
   if (v.secret) {
-    const data = src.secrets.get(v.secret.secretName);
-    if (!data && !v.secret.optional) throw new NotFoundError(`${where}.secret: secret "${v.secret.secretName}" not given (use --secret ${v.secret.secretName}=DIR|FILE)`);
-    await project(dir, data ?? new Map(), v.secret.items, v.secret.defaultMode ?? 0o644, `${where}.secret`, v.secret.optional === true);
+    const at = `${where}.secret`;
+    const data = secretData(src, v.secret.secretName, v.secret.optional, at);
+    await project(dir, keyFiles(data, v.secret.items, v.secret.defaultMode ?? 0o644, at, v.secret.optional === true), at);
+    return dir;
+  }
+  if (v.downwardAPI) {
+    await project(dir, downwardFiles(pod, v.downwardAPI.items, v.downwardAPI.defaultMode ?? 0o644, `${where}.downwardAPI`), `${where}.downwardAPI`);
+    return dir;
+  }
+  if (v.projected) {
+    await project(dir, projectedFiles(pod, v.projected, `${where}.projected`, src), `${where}.projected`);
     return dir;
   }
   // emptyDir, also the default when no source is given.
@@ -126,12 +172,46 @@ export async function prepareVolumes(pod: Pod, base: string, src: VolumeSources)
   const out: PreparedVolumes = new Map();
   try {
     await mkdir(base, { recursive: true, mode: 0o711 });
-    for (const [i, v] of (pod.spec.volumes ?? []).entries()) out.set(v.name, await prepareOne(v, i, base, src));
+    const fsGroup = pod.spec.securityContext?.fsGroup;
+    const policy = pod.spec.securityContext?.fsGroupChangePolicy ?? 'Always';
+    for (const [i, v] of (pod.spec.volumes ?? []).entries()) {
+      const dir = await prepareOne(pod, v, i, base, src);
+      out.set(v.name, dir);
+      const writable = fsGroupWritable(v);
+      if (fsGroup !== undefined && writable !== undefined) await applyFsGroup(dir, fsGroup, writable, policy);
+    }
     return out;
   } catch (err) {
     await removeVolumes(base);
     throw err;
   }
+}
+
+/**
+ * Which volumes kubelet gives to fsGroup, and whether they are writable: emptyDir (rw) and the
+ * projected kinds (ro). hostPath is left alone; CSI/PVC volumes are published by the daemon and
+ * keelson does not know their driver's fsGroupPolicy, so they are left alone too.
+ */
+function fsGroupWritable(v: VolumeSpec): boolean | undefined {
+  if (v.hostPath || v.csi || v.persistentVolumeClaim) return undefined;
+  return !(v.configMap || v.secret || v.downwardAPI || v.projected);
+}
+
+/** kubelet's SetVolumeOwnership: group fsGroup, g+r (g+rw if writable), dirs g+x and setgid. */
+export async function applyFsGroup(dir: string, fsGroup: number, writable: boolean, policy: 'Always' | 'OnRootMismatch'): Promise<void> {
+  const mask = writable ? 0o660 : 0o440;
+  const want = (st: Stats): number => (st.mode & 0o7777) | mask | (st.isDirectory() ? 0o2110 : 0);
+  const root = lstatSync(dir);
+  // OnRootMismatch: a root that already has the group and modes means the tree is done.
+  if (policy === 'OnRootMismatch' && root.gid === fsGroup && (root.mode & 0o7777) === want(root)) return;
+  const walk = async (path: string): Promise<void> => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return;
+    await lchown(path, st.uid, fsGroup);
+    await chmod(path, want(st));
+    if (st.isDirectory()) for (const name of readdirSync(path)) await walk(join(path, name));
+  };
+  await walk(dir);
 }
 
 /** Unmounts tmpfs volumes and removes the pod's volume dir; a missing dir is fine. */
@@ -190,6 +270,7 @@ export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): 
     }
     const spec = pod.spec.volumes?.find((v) => v.name === m.name);
     const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined ||
+      spec?.downwardAPI !== undefined || spec?.projected !== undefined ||
       spec?.csi?.readOnly === true || spec?.persistentVolumeClaim?.readOnly === true;
     return {
       container_path: m.mountPath,

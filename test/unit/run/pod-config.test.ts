@@ -79,4 +79,37 @@ describe('Pod to CRI requests', () => {
     expect(resourcesOf({ name: 'a', image: 'i', resources: { limits: { cpu: '500m' } } }, 'c')).toEqual({ cpu_shares: '512', cpu_period: '100000', cpu_quota: '50000' });
     expect(() => resourcesOf({ name: 'a', image: 'i', resources: { limits: { memory: 'lots' } } }, 'spec.containers[0]')).toThrow(/spec\.containers\[0\]\.resources\.limits\.memory/);
   });
+
+  it('expands $(VAR) in env, command and args as kubelet does (dependent-envars.yaml, commands/args page)', () => {
+    const m = withDefaults(parseManifests(`apiVersion: v1
+kind: Pod
+metadata: { name: dependent-envars-demo }
+spec:
+  containers:
+    - name: dependent-envars-demo
+      image: busybox
+      command: [/bin/echo]
+      args: ["$(MESSAGE)", "$(SERVICE_ADDRESS)", "$$(MESSAGE)", "$(NOPE)"]
+      env:
+        - { name: MESSAGE, value: "hello world" }
+        - { name: SERVICE_ADDRESS, value: "https://$(SERVICE_HOST):$(SERVICE_PORT)" }
+        - { name: UNCHANGED_REFERENCE, value: "$(PROTOCOL)://172.17.0.1:80" }
+        - { name: SERVICE_PORT, value: "80" }
+        - { name: SERVICE_HOST, value: "172.17.0.1" }
+        - { name: PROTOCOL, value: "https" }
+        - { name: ESCAPED_REFERENCE, value: "$$(PROTOCOL)://$(SERVICE_HOST):$(SERVICE_PORT)" }
+        - { name: POD, valueFrom: { fieldRef: { fieldPath: metadata.name } } }
+        - { name: FROM_FIELD, value: "pod=$(POD)" }
+`, 'd.yaml').pods[0]!.pod, 'uid-2');
+    const c = containerConfig(m, m.spec.containers[0]!, 'app', [], sources);
+    const env = Object.fromEntries((c.envs ?? []).map((e) => [e.key, e.value?.toString()]));
+    expect(env).toMatchObject({
+      SERVICE_ADDRESS: 'https://$(SERVICE_HOST):$(SERVICE_PORT)',
+      UNCHANGED_REFERENCE: '$(PROTOCOL)://172.17.0.1:80',
+      ESCAPED_REFERENCE: '$(PROTOCOL)://172.17.0.1:80',
+      FROM_FIELD: 'pod=dependent-envars-demo',
+    });
+    expect(c.command).toEqual(['/bin/echo']);
+    expect(c.args).toEqual(['hello world', 'https://$(SERVICE_HOST):$(SERVICE_PORT)', '$(MESSAGE)', '$(NOPE)']);
+  });
 });

@@ -16,6 +16,53 @@ function pod(volumes: NonNullable<Pod['spec']['volumes']>, mounts: Array<{ name:
 }
 
 describe('pod volumes on the host', () => {
+  it('writes downwardAPI and projected volumes (serviceAccountToken skipped), read-only, paths kept inside', async () => {
+    const base = join(dir, 'pod');
+    const p = pod([
+      { name: 'd', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }, { path: 'sub/name', fieldRef: { fieldPath: 'metadata.name' }, mode: 0o400 }] } },
+      { name: 'all', projected: { defaultMode: 0o440, sources: [
+        { secret: { name: 'mysecret', items: [{ key: 'username', path: 'my-group/my-username' }] } },
+        { downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+        { configMap: { name: 'myconfigmap', items: [{ key: 'config', path: 'my-group/my-config' }] } },
+        {}, // a serviceAccountToken source, dropped by the manifest check
+      ] } },
+    ], [{ name: 'd', mountPath: '/etc/podinfo' }, { name: 'all', mountPath: '/projected' }]);
+    p.metadata.labels = { b: '2', a: 'x"y' };
+    const src = { configMaps: new Map([['myconfigmap', new Map([['config', 'C']])]]), secrets: new Map([['mysecret', new Map([['username', 'admin']])]]) };
+    const volumes = await prepareVolumes(p, base, src);
+    expect(readFileSync(join(volumes.get('d') ?? '', 'labels'), 'utf8')).toBe('a="x\\"y"\nb="2"');
+    expect(statSync(join(volumes.get('d') ?? '', 'sub/name')).mode & 0o777).toBe(0o400);
+    const all = volumes.get('all') ?? '';
+    expect(readFileSync(join(all, 'my-group/my-username'), 'utf8')).toBe('admin');
+    expect(readFileSync(join(all, 'my-group/my-config'), 'utf8')).toBe('C');
+    expect(statSync(join(all, 'my-group/my-config')).mode & 0o777).toBe(0o440);
+    expect(mountsOf(p.spec.containers[0]!, volumes, p).map((m) => m.readonly)).toEqual([true, true]);
+    await removeVolumes(base);
+    const escape = pod([{ name: 'd', downwardAPI: { items: [{ path: '../x', fieldRef: { fieldPath: 'metadata.name' } }] } }]);
+    await expect(prepareVolumes(escape, base, src)).rejects.toThrow(/spec\.volumes\[0\]\.downwardAPI\.items\[0\]\.path "\.\.\/x" must be relative/);
+  });
+
+  it('gives emptyDir (rw), secret and downwardAPI (ro) volumes to fsGroup, leaves hostPath alone', async () => {
+    const base = join(dir, 'pod');
+    const host = join(dir, 'host');
+    mkdirSync(host);
+    const p = pod([
+      { name: 'e', emptyDir: {} },
+      { name: 's', secret: { secretName: 's', defaultMode: 0o400 } },
+      { name: 'h', hostPath: { path: host } },
+    ]);
+    p.spec.securityContext = { fsGroup: 2345 };
+    const volumes = await prepareVolumes(p, base, { configMaps: new Map(), secrets: new Map([['s', new Map([['k', 'v']])]]) });
+    const e = statSync(volumes.get('e') ?? '');
+    expect([e.gid, e.mode & 0o7777]).toEqual([2345, 0o2777]);
+    const sdir = statSync(volumes.get('s') ?? '');
+    expect([sdir.uid, sdir.gid, sdir.mode & 0o7777]).toEqual([0, 2345, 0o2755]);
+    const sfile = statSync(join(volumes.get('s') ?? '', 'k'));
+    expect([sfile.uid, sfile.gid, sfile.mode & 0o7777]).toEqual([0, 2345, 0o440]);
+    expect(statSync(host).gid).toBe(0);
+    await removeVolumes(base);
+  });
+
   it('projects a configMap from a dir with items and modes, and removes it all again', async () => {
     const src = join(dir, 'src');
     mkdirSync(src);
