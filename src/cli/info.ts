@@ -31,7 +31,8 @@ export function formatInfo(report: InfoReport): string {
   const version = report.version as { runtime_name?: string; runtime_version?: string; runtime_api_version?: string };
   const status = report.status as {
     status?: { conditions?: { type?: string; status?: boolean; reason?: string; message?: string }[] };
-    runtime_handlers?: { name?: string }[];
+    runtime_handlers?: { name?: string; features?: Record<string, boolean | null> | null }[];
+    features?: Record<string, boolean | null> | null;
     info?: Record<string, string>;
   };
   const rc = report.runtimeConfig as { linux?: { cgroup_driver?: string } };
@@ -45,6 +46,11 @@ export function formatInfo(report: InfoReport): string {
     const detail = c.status ? '' : `  ${c.reason}: ${c.message}`;
     lines.push(`  ${c.type?.padEnd(14)} ${c.status ? 'true' : 'false'}${detail}`);
   }
+  // What the runtime says works (StatusResponse.features and each handler's), as kubelet reads it.
+  const flags = (f: Record<string, boolean | null> | null | undefined): string =>
+    Object.entries(f ?? {}).map(([k, v]) => `${k}=${v === true}`).join(', ') || 'none reported';
+  lines.push(`Features:       ${flags(status.features)}`);
+  for (const h of status.runtime_handlers ?? []) lines.push(`  handler ${h.name}: ${flags(h.features)}`);
   const config = status.info?.config ? (JSON.parse(status.info.config) as { root?: string; state?: string }) : null;
   if (config) lines.push(`Root dir:       ${config.root}`, `State dir:      ${config.state}`);
   return lines.join('\n');

@@ -20,9 +20,12 @@ export function status(node: NodeInfo) {
       info,
       runtime_handlers: node.runtimeHandlers().map((name) => ({
         name,
+        // runc 1.1 has no mount_setattr-based rro (mounts.ts refuses recursive_read_only); no userns.
         features: { recursive_read_only_mounts: false, user_namespaces: false },
       })),
-      features: { supplemental_groups_policy: false, user_namespaces_host_network: false, mount_options: false },
+      // Only what works and is tested: Strict/Merge supplemental groups are honoured
+      // (container-security.test.ts); user namespaces and mount options are not built.
+      features: { supplemental_groups_policy: true, user_namespaces_host_network: false, mount_options: false },
     };
   };
 }

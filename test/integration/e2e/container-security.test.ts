@@ -24,6 +24,21 @@ describe('container security and resources through the CRI socket', () => {
     expect(r.out.trim()).toBe('uid=1000(user) gid=1000(user) groups=1000(user),2000(extra)');
   });
 
+  it('supplemental_groups_policy Strict leaves out the image\'s groups; Merge (the default) keeps them; Status says so', async () => {
+    const strict = await env.startContainer(pod, env.container('strict', sleeper, {
+      linux: { security_context: { run_as_user: { value: '1000' }, supplemental_groups: ['3000'], supplemental_groups_policy: 'Strict' } },
+    }));
+    expect((await env.exec(strict, ['id', '-G'])).out.trim().split(' ').sort()).toEqual(['1000', '3000']);
+    const merge = await env.startContainer(pod, env.container('merge', sleeper, {
+      linux: { security_context: { run_as_user: { value: '1000' }, supplemental_groups: ['3000'], supplemental_groups_policy: 'Merge' } },
+    }));
+    expect((await env.exec(merge, ['id', '-G'])).out.trim().split(' ').sort()).toEqual(['1000', '2000', '3000']);
+    const status = await env.daemon.client.runtime.call('ContainerStatus', { container_id: strict });
+    expect(status.status?.user?.linux?.supplemental_groups?.map(Number).sort()).toEqual([1000, 3000]);
+    const features = (await env.daemon.client.runtime.call('Status', {})).features;
+    expect(features?.supplemental_groups_policy).toBe(true);
+  });
+
   it('refuses writes on a read-only rootfs', async () => {
     const id = await env.startContainer(pod, env.container('ro', sleeper, { linux: { security_context: { readonly_rootfs: true } } }));
     const r = await env.exec(id, ['touch', '/newfile']);
