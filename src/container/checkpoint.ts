@@ -76,10 +76,11 @@ export class Checkpointer {
     const staging = join(dirname(outputPath), `.${basename(outputPath)}.keelson-${randomBytes(4).toString('hex')}`);
     try {
       await mkdir(staging, { mode: 0o700 });
-      for (const record of records) await this.#dump(record, join(staging, `${record.name}.tar`), timeoutMs);
+      const archives = archiveNames(records);
+      for (const record of records) await this.#dump(record, join(staging, archives.get(record.id) ?? `${record.id}.tar`), timeoutMs);
       await writeFile(join(staging, 'pod.dump'), JSON.stringify({
         id: pod.id, metadata: pod.metadata, checkpointedTime: new Date().toISOString(),
-        containers: records.map((r) => ({ id: r.id, name: r.name, archive: `${r.name}.tar` })),
+        containers: records.map((r) => ({ id: r.id, name: r.name, archive: archives.get(r.id) })),
       }, null, 2), { mode: 0o600 });
       await rename(staging, outputPath);
     } catch (err) {
@@ -150,6 +151,16 @@ export class Checkpointer {
     if (!binary) throw new FailedPreconditionError(`runtime handler "${handler}" is not configured`);
     return new RuncCli(binary, this.opts.runtimes.runtimeRoot(handler), this.opts.runtimes.scratchDir);
   }
+}
+
+/** `<name>.tar` per container; two running attempts of one name get their short ids added. */
+function archiveNames(records: ContainerRecord[]): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const r of records) {
+    const shared = records.filter((o) => o.name === r.name).length > 1;
+    names.set(r.id, shared ? `${r.name}-${r.id.slice(0, 12)}.tar` : `${r.name}.tar`);
+  }
+  return names;
 }
 
 /** config.dump as checkpointctl reads it (its ContainerConfig's JSON names). */
