@@ -33,7 +33,7 @@ fi
 
 # Debian packages: the runtime's external programs, the test peers, and the addon's toolchain.
 packages=(
-  runc crun conmon catatonit containernetworking-plugins iptables iproute2 util-linux
+  runc crun conmon catatonit criu containernetworking-plugins iptables iproute2 util-linux
   docker-registry apache2-utils busybox-static
   zstd umoci skopeo buildah
   python3 make g++

@@ -23,6 +23,7 @@ export function defaultConfig(): Config {
       },
     },
     conmon: { path: 'conmon' },
+    criu: { path: 'criu' },
     cni: {
       conf_dir: '/etc/cni/net.d',
       bin_dirs: ['/opt/cni/bin', '/usr/lib/cni'],

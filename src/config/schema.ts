@@ -21,6 +21,8 @@ export interface Config {
     handlers: Record<string, RuntimeHandlerConfig>;
   };
   conmon: { path: string };
+  /** CRIU, which checkpoints run through (runc calls it); a name is looked up on PATH. */
+  criu: { path: string };
   cni: {
     conf_dir: string;
     bin_dirs: string[];
@@ -154,6 +156,11 @@ export const configSchema = {
       },
     },
     conmon: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { path: nonEmpty },
+    },
+    criu: {
       type: 'object',
       additionalProperties: false,
       properties: { path: nonEmpty },

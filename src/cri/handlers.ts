@@ -25,6 +25,9 @@ import type { StreamUrls } from '../stream/server.js';
 import { containerExec } from './container-exec.js';
 import { containerAttach } from './container-attach.js';
 import { sandboxPortForward } from './sandbox-port-forward.js';
+import type { Checkpointer } from '../container/checkpoint.js';
+import { containerCheckpoint } from './container-checkpoint.js';
+import { podCheckpoint, podRestore } from './pod-checkpoint.js';
 
 export interface CriDependencies {
   node: NodeInfo;
@@ -32,6 +35,8 @@ export interface CriDependencies {
   pods?: PodService;
   images?: ImageService;
   stream?: StreamUrls;
+  /** CheckpointContainer, CheckpointPod and RestorePod. */
+  checkpoint?: Checkpointer;
 }
 
 /** The table of implemented RPCs. A method absent here answers UNIMPLEMENTED. */
@@ -60,6 +65,11 @@ export function criHandlers(deps: CriDependencies): {
       ...(deps.stream && containerService ? { Exec: containerExec(containerService, deps.stream) } : {}),
       ...(deps.stream && containerService ? { Attach: containerAttach(containerService, deps.stream) } : {}),
       ...(deps.stream && sandboxes ? { PortForward: sandboxPortForward(sandboxes, deps.stream) } : {}),
+      ...(deps.checkpoint ? {
+        CheckpointContainer: containerCheckpoint(deps.checkpoint),
+        CheckpointPod: podCheckpoint(deps.checkpoint),
+        RestorePod: podRestore(deps.checkpoint),
+      } : {}),
     },
     runtimeStreams: { ...containers.runtimeStreams, ...listStreams(containers.runtime, sandboxRpcs) },
     imageStreams: deps.images ? { StreamImages: streamFromList(imageList(deps.images), (r) => r.images, (images) => ({ images })) } : {},

@@ -21,6 +21,8 @@ import { startStreamServer } from './stream-wiring.js';
 import { CsiService } from '../csi/service.js';
 import { PodService } from '../pod/service.js';
 import { runtimeRegistryFromConfig } from '../runtime/registry.js';
+import { Criu } from '../runtime/criu.js';
+import { Checkpointer } from '../container/checkpoint.js';
 import { volumesImplementation, volumesService } from '../keelson-api/volumes.js';
 import { imagesImplementation, imagesService } from '../keelson-api/images.js';
 
@@ -65,10 +67,11 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const pods = new PodService({ sandboxes, containers, beforeRemove: (record) => csiService.nodeVolumes.unpublishPod(record.metadata.uid) });
     const supervisor = new Supervisor({ db, sandboxes, containers, pods, images, log, backoffBaseMs: config.supervisor.backoff_base_ms,
       backoffMaxMs: config.supervisor.backoff_max_ms, tickMs: config.supervisor.tick_ms });
+    const checkpoint = new Checkpointer({ root: config.root, containers, sandboxes, runtimes, criu: new Criu(config.criu.path), log });
     const stream = await startStreamServer(config, containers, sandboxes, runtimes.scratchDir, log);
 
     await prepareSocketPath(config.socket);
-    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, pods, images, stream }), log,
+    const server = new CriServer({ socketPath: config.socket, ...criHandlers({ node, pods, images, stream, checkpoint }), log,
       extraServices: [{ definition: imageImportService, implementation: imageImportImplementation(images) },
         { definition: supervisorService, implementation: supervisorImplementation(supervisor) },
         { definition: volumesService, implementation: volumesImplementation(csi) },

@@ -1,5 +1,5 @@
 // Driver of the runc command line (crun accepts the same): state, start, kill, delete, exec,
-// update. `create` goes through conmon (src/container/conmon.ts), which runs runc itself.
+// update, pause/resume and checkpoint. `create` goes through conmon (src/container/conmon.ts), which runs runc itself.
 // Every call names keelson's own runtime root, so the host's default root is never touched.
 
 import { spawn } from 'node:child_process';
@@ -73,6 +73,27 @@ export class RuncCli {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  /**
+   * `runc checkpoint`: CRIU dumps the container's processes into imagePath (dump.log and
+   * stats-dump land in workPath). No --tcp-established or --file-locks: CRI-O passes neither,
+   * so a container holding established TCP connections or file locks fails to checkpoint
+   * rather than being dumped in a state a restore could not reproduce.
+   */
+  async checkpoint(id: string, opts: { imagePath: string; workPath: string; leaveRunning: boolean; timeoutMs: number }): Promise<void> {
+    await this.run([
+      'checkpoint', '--image-path', opts.imagePath, '--work-path', opts.workPath,
+      ...(opts.leaveRunning ? ['--leave-running'] : []), id,
+    ], opts.timeoutMs);
   }
 
   /** The command line of an interactive `runc exec` (the streaming server runs it). */

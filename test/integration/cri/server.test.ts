@@ -78,10 +78,20 @@ describe('CRI server over the unix socket', () => {
     expect(await network()).toEqual({ podCidr: '10.244.3.0/24,fd00:10:244:3::/64' });
   });
 
-  it('answers UNIMPLEMENTED naming the method for RPCs not built yet', async () => {
-    const run = await grpcError(daemon.client.runtime.call('CheckpointContainer', {}));
-    expect(run.code).toBe(grpcStatus.UNIMPLEMENTED);
-    expect(run.details).toContain('runtime.v1.RuntimeService/CheckpointContainer');
+  it('answers UNIMPLEMENTED naming the method for a unary RPC with no handler (a server with no handlers)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keelson-bare-'));
+    const bare = new CriServer({ socketPath: join(dir, 'cri.sock'), runtime: {}, image: {}, log: pino({ level: 'silent' }) });
+    await bare.listen();
+    const client = connectCri(join(dir, 'cri.sock'));
+    try {
+      const err = await grpcError(client.runtime.call('CheckpointContainer', {}));
+      expect(err.code).toBe(grpcStatus.UNIMPLEMENTED);
+      expect(err.details).toContain('runtime.v1.RuntimeService/CheckpointContainer');
+    } finally {
+      client.close();
+      await bare.close(100);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('answers UNIMPLEMENTED on a server-streaming RPC too (a server with no handlers)', async () => {
