@@ -27,6 +27,8 @@ describe('keelson CLI', () => {
     expect(r.stdout).toMatch(/RuntimeReady\s+true/);
     expect(r.stdout).toMatch(/NetworkReady\s+false\s+NetworkPluginNotReady/);
     expect(r.stdout).toMatch(/Cgroup driver:\s+(cgroupfs|systemd)/);
+    expect(r.stdout).toMatch(/Features:\s+supplemental_groups_policy=true, user_namespaces_host_network=false, mount_options=false/);
+    expect(r.stdout).toMatch(/handler runc: recursive_read_only_mounts=false, user_namespaces=false/);
   });
 
   it('info -o json prints parseable JSON', async () => {
