@@ -16,8 +16,8 @@ import type { SandboxRecord } from '../sandbox/types.js';
 import { nsToMs } from '../time.js';
 import type { Db } from '../store/database.js';
 import { NotFoundError } from '../errors.js';
-import { runHook, stopWithGrace, POST_START_TIMEOUT_SEC, type HookResult } from './lifecycle.js';
-import { runProbe, type ProbeTarget } from './probes.js';
+import { runHook, stopWithGrace, POST_START_TIMEOUT_SEC, type HookResult, type StopTarget } from './lifecycle.js';
+import { runProbe } from './probes.js';
 import { SupervisorStore, type ProbeResult, type SupervisedContainer } from './store.js';
 
 import { CONTAINER_KIND_LABEL as KIND_LABEL, POD_SPEC_ANNOTATION } from './annotations.js';
@@ -208,8 +208,7 @@ export class Supervisor {
     }
   }
 
-  /** kubelet's way: a new container with attempt+1, started, then the old one removed. */
-  /** Answers the new container's id when it started. */
+  /** kubelet's way: a new container with attempt+1, started, then the old one removed. Answers its id if it started. */
   private async restart(old: ContainerRecord, row: SupervisedContainer): Promise<string | null> {
     const attempt = old.attempt + 1;
     const logPath = old.request.logPath.replace(/\/\d+\.log$/, `/${attempt}.log`);
@@ -229,7 +228,7 @@ export class Supervisor {
     return started ? id : null;
   }
 
-  private stopTarget(record: SandboxRecord, spec: ContainerSpec | undefined, containerId: string): ProbeTarget & { stop(id: string, t: number): Promise<void> } {
+  private stopTarget(record: SandboxRecord, spec: ContainerSpec | undefined, containerId: string): StopTarget {
     return {
       containerId, podIp: record.hostNetwork ? '127.0.0.1' : record.ips[0] ?? '127.0.0.1',
       container: spec ?? { name: '', image: '' },
