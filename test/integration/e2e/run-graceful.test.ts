@@ -1,7 +1,8 @@
 // Graceful stop and lifecycle hooks through the `keelson` binary against a real daemon, as
 // kubelet does them: `down`/`stop`/`rm` run preStop, send SIGTERM and wait out
 // terminationGracePeriodSeconds before SIGKILL, with no restart meanwhile; postStart runs after
-// every start and a failing one kills the container, which the supervisor then restarts.
+// every start and a failing one kills the container, which the supervisor then restarts; preStop
+// httpGet goes to the pod IP.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -156,6 +157,31 @@ spec:
     const { seconds } = await timed(() => ok('rm', '--grace-period', '0', name));
     expect(seconds).toBeLessThan(5);
     expect(read(join(out, 'order'))).toBe('');
+  }, 60_000);
+
+  it('runs a preStop httpGet against the pod IP before the stop', async () => {
+    const name = unique('httphook');
+    const { file } = await setup(name, () => `
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name} }
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+    - name: web
+      image: ${IMAGE}
+      command: ["sh", "-c", "mkdir -p /www; echo bye > /www/quit; exec httpd -f -p 8080 -h /www"]
+      ports: [{ name: http, containerPort: 8080 }]
+      lifecycle:
+        preStop: { httpGet: { path: /quit, port: http } }
+`);
+    await ok('run', file);
+    await new Promise((r) => setTimeout(r, 1000)); // httpd listening
+    await ok('stop', name);
+    // 200 only from this pod's httpd, which serves /quit; a hook not run leaves lastHook null.
+    const inspected = JSON.parse(await ok('inspect', name)) as { supervisor: { containers: Array<{ lastHook: { kind: string; ok: boolean; message: string } }> } };
+    expect(inspected.supervisor.containers[0]?.lastHook).toMatchObject({ kind: 'preStop', ok: true, message: 'HTTP 200' });
+    await ok('rm', name);
   }, 60_000);
 
   it('a liveness failure runs preStop before the kill, then the container restarts', async () => {
