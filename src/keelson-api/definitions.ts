@@ -4,7 +4,8 @@
 // may load daemon code; the CLI imports it (test/unit/cli/module-graph.test.ts).
 import type * as grpc from '@grpc/grpc-js';
 import type { PodRef, PodVolumeRequest } from '../csi/node-volumes.js';
-import type { PodView } from '../supervisor/supervisor.js';
+import type { HookResult } from '../supervisor/lifecycle.js';
+import type { PodView, StopPodResult } from '../supervisor/supervisor.js';
 
 const json = {
   serialize: (v: unknown) => Buffer.from(JSON.stringify(v ?? {})),
@@ -53,7 +54,24 @@ export interface SupervisorAnswer {
   pods: PodView[];
 }
 
-export const supervisorService = jsonServiceDefinition('keelson.v1.Supervisor', ['Pods']);
+// StopPod: the graceful stop of `keelson down/rm/stop` (preStop, stop signal, grace, sandbox).
+// PostStart: `keelson run` asks the daemon to run a container's postStart after starting it.
+export const supervisorService = jsonServiceDefinition('keelson.v1.Supervisor', ['Pods', 'StopPod', 'PostStart']);
+
+export interface StopPodRequest {
+  pod_sandbox_id: string;
+  /** Overrides the pod's terminationGracePeriodSeconds; 0 kills at once. */
+  grace_seconds?: number;
+}
+export type StopPodAnswer = StopPodResult;
+
+export interface PostStartRequest {
+  container_id: string;
+}
+export interface PostStartAnswer {
+  /** Absent when the container has no postStart hook. */
+  hook?: HookResult;
+}
 
 // keelson.v1.Volumes: plugins, named volumes, a pod's CSI volumes.
 

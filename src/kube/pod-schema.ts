@@ -63,6 +63,14 @@ const probe = obj({
   terminationGracePeriodSeconds: { type: 'integer', minimum: 0 },
 });
 
+// A lifecycle hook: exec in the container, HTTP GET to the pod, or sleep. tcpSocket is deprecated
+// (kubelet never ran it): left out of the schema so it is warned as ignored.
+const lifecycleHandler = obj({
+  exec: obj({ command: stringList }),
+  httpGet: (probe.properties as Record<string, Schema>).httpGet as Schema,
+  sleep: obj({ seconds: { type: 'integer', minimum: 0 } }, ['seconds']),
+});
+
 const capabilities = obj({ add: stringList, drop: stringList });
 const seccompProfile = obj({ type: { enum: ['RuntimeDefault', 'Unconfined', 'Localhost'] }, localhostProfile: str }, ['type']);
 
@@ -118,6 +126,7 @@ const container = obj(
     livenessProbe: probe,
     readinessProbe: probe,
     startupProbe: probe,
+    lifecycle: obj({ postStart: lifecycleHandler, preStop: lifecycleHandler }),
     stdin: bool,
     stdinOnce: bool,
     tty: bool,

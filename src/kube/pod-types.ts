@@ -29,6 +29,13 @@ export interface Probe {
   terminationGracePeriodSeconds?: number;
 }
 
+/** A lifecycle hook (postStart, preStop). */
+export interface LifecycleHandler {
+  exec?: { command?: string[] };
+  httpGet?: Probe['httpGet'];
+  sleep?: { seconds: number };
+}
+
 export interface SeccompProfile {
   type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
   localhostProfile?: string;
@@ -64,6 +71,7 @@ export interface ContainerSpec {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
   stdin?: boolean;
   stdinOnce?: boolean;
   tty?: boolean;

@@ -12,6 +12,7 @@ import { FailedPreconditionError, NotFoundError } from '../errors.js';
 import type { ContainerSpec, Pod } from '../kube/pod-types.js';
 import { containerConfig, podKey, sandboxConfig, withDefaults, type EnvSources } from './pod-config.js';
 import { VolumesClient } from '../client/volumes.js';
+import { runPostStart } from '../client/supervisor-status.js';
 import { csiVolumeRequests, mountsFor, podVolumeDir, prepareVolumes, removeVolumes, type PreparedVolumes, type VolumeSources } from './volumes.js';
 
 /** Annotation naming the pod's volume dir, so `rm` and `down` can remove it. */
@@ -125,6 +126,12 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
       const config = containerConfig(pod, c, 'app', await mountsFor(c, volumes, pod, volumeDir), env);
       const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
       await client.runtime.call('StartContainer', { container_id: id ?? '' });
+      // As kubelet: postStart right after the start, before the next container; the daemon
+      // kills the container when it fails, and its supervisor restarts it per restartPolicy.
+      if (c.lifecycle?.postStart) {
+        const { hook } = await runPostStart(opts.socket, id ?? '');
+        if (hook && !hook.ok) opts.say(`container ${c.name}: postStart hook failed (${hook.message}); the container was killed (FailedPostStartHook)`);
+      }
       containers.push({ name: c.name, id: id ?? '' });
     }
     return {

@@ -3,7 +3,9 @@
 // (base doubling to a ceiling, reset after 10 minutes of running), and liveness, readiness and
 // startup probes. It drives the container service in-process. A liveness or startup failure
 // stops the container; the restart then follows the policy, as kubelet does: CreateContainer
-// with attempt+1, start it, remove the old one. State lives in SupervisorStore.
+// with attempt+1, start it, remove the old one. State lives in SupervisorStore. Lifecycle hooks
+// (lifecycle.ts): postStart after every start, preStop before every kill, and the graceful pod
+// stop behind `keelson down/rm/stop`, during which nothing of the pod is restarted or probed.
 import type { PodService } from '../pod/service.js';
 import type { ContainerService } from '../container/service.js';
 import type { ContainerRecord } from '../container/types.js';
@@ -13,7 +15,8 @@ import type { SandboxService } from '../sandbox/service.js';
 import type { SandboxRecord } from '../sandbox/types.js';
 import { nsToMs } from '../time.js';
 import type { Db } from '../store/database.js';
-import { messageOf } from '../errors.js';
+import { messageOf, NotFoundError } from '../errors.js';
+import { runHook, stopWithGrace, POST_START_TIMEOUT_SEC, type HookResult, type StopTarget } from './lifecycle.js';
 import { runProbe } from './probes.js';
 import { SupervisorStore, type ProbeResult, type SupervisedContainer } from './store.js';
 
@@ -65,6 +68,7 @@ export interface ContainerView {
   /** kubelet's waiting reason while a restart cannot happen (ErrImagePull, ...); '' for none. */
   reason: string;
   message: string;
+  lastHook: HookResult | null;
 }
 
 export interface PodView {
@@ -74,6 +78,12 @@ export interface PodView {
   restartPolicy: string;
   ready: boolean;
   containers: ContainerView[];
+}
+
+export interface StopPodResult {
+  sandboxId: string;
+  graceSeconds: number;
+  containers: Array<{ name: string; containerId: string; preStop: HookResult | null }>;
 }
 
 /** Probe counters of one running container; in memory (a restarted daemon starts them afresh). */
@@ -101,6 +111,10 @@ export class Supervisor {
   private readonly busy = new Set<string>();
   /** Image trouble per `<sandbox id>/<container name>`; in memory, as kubelet's. */
   private readonly waiting = new Map<string, Waiting>();
+  /** Pods being stopped gracefully: no restart, no probe. */
+  private readonly terminating = new Set<string>();
+  /** Containers whose postStart runs: not probed until it is done, as kubelet. */
+  private readonly hooking = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
 
@@ -143,10 +157,10 @@ export class Supervisor {
       this.store.prune(live);
       for (const key of this.waiting.keys()) if (!live.has(key.slice(0, key.indexOf('/')))) this.waiting.delete(key);
       for (const { record, pod } of pods) {
-        if (record.state !== 'SANDBOX_READY') continue;
+        if (record.state !== 'SANDBOX_READY' || this.terminating.has(record.id)) continue;
         for (const spec of pod.spec.containers) {
           const key = `${record.id}/${spec.name}`;
-          if (this.busy.has(key)) continue;
+          if (this.busy.has(key) || this.hooking.has(key)) continue;
           try {
             await this.superviseContainer(record, pod, spec, key);
           } catch (err) {
@@ -192,15 +206,23 @@ export class Supervisor {
       row.started = false;
       this.store.put(row);
     }
-    if (row.restartAt > 0 && now >= row.restartAt) {
+    // Checked again here, synchronously with busy.add: stopPod may have begun since the tick started.
+    if (row.restartAt > 0 && now >= row.restartAt && !this.terminating.has(record.id)) {
       if (this.opts.images.resolve(current.request.image) === null) {
         this.pullForRestart(spec, current, row, key);
         return;
       }
       this.busy.add(key);
       try {
-        await this.restart(current, row);
+        const id = await this.restart(current, row);
         this.waiting.delete(key);
+        // postStart runs outside the tick so a slow hook holds up no other pod.
+        if (id && spec.lifecycle?.postStart) {
+          this.hooking.add(key);
+          void this.postStartOf(record, pod, spec, id)
+            .catch((err: unknown) => this.opts.log.warn({ err, container: id }, 'postStart handling failed'))
+            .finally(() => this.hooking.delete(key));
+        }
       } catch (err) {
         // Could not even create the new attempt (image gone, pod stopping): back off again.
         row.backoffMs = Math.min(Math.max(row.backoffMs, this.opts.backoffBaseMs) * 2, this.opts.backoffMaxMs);
@@ -252,21 +274,101 @@ export class Supervisor {
     this.opts.log.warn({ sandbox: row.sandboxId, container: row.name, reason, message, backoffMs: row.backoffMs }, 'cannot restart: image');
   }
 
-  /** kubelet's way: a new container with attempt+1, started, then the old one removed. */
-  private async restart(old: ContainerRecord, row: SupervisedContainer): Promise<void> {
+  /** kubelet's way: a new container with attempt+1, started, then the old one removed. Answers its id if it started. */
+  private async restart(old: ContainerRecord, row: SupervisedContainer): Promise<string | null> {
     const attempt = old.attempt + 1;
     const logPath = old.request.logPath.replace(/\/\d+\.log$/, `/${attempt}.log`);
     const id = await this.opts.pods.createContainer(old.sandboxId, { ...old.request, attempt, logPath });
+    let started = true;
     try {
       await this.opts.containers.start(id);
     } catch (err) {
       // A start that fails leaves an exited container: the next tick backs off from it.
+      started = false;
       this.opts.log.warn({ err, container: id }, 'restarted container failed to start');
     }
     await this.opts.containers.remove(old.id);
     row.restartAt = 0;
     this.store.put(row);
     this.opts.log.info({ sandbox: old.sandboxId, container: old.name, attempt }, 'container restarted');
+    return started ? id : null;
+  }
+
+  private stopTarget(record: SandboxRecord, spec: ContainerSpec | undefined, containerId: string): StopTarget {
+    return {
+      containerId, podIp: record.hostNetwork ? '127.0.0.1' : record.ips[0] ?? '127.0.0.1',
+      container: spec ?? { name: '', image: '' },
+      execSync: (id, cmd, t) => this.opts.containers.execSync(id, cmd, t),
+      stop: (id, t) => this.opts.containers.stop(id, t),
+    };
+  }
+
+  private recordHook(record: SandboxRecord, spec: ContainerSpec, containerId: string, hook: HookResult): void {
+    const row = this.store.get(record.id, spec.name);
+    row.lastHook = hook;
+    this.store.put(row);
+    if (!hook.ok) this.opts.log.warn({ pod: record.id, container: containerId, name: spec.name, hook: hook.kind, message: hook.message }, `${hook.kind} hook failed`);
+  }
+
+  /** kubelet's postStart: run it; if it fails, kill the container (preStop first), which then restarts per policy. */
+  private async postStartOf(record: SandboxRecord, pod: Pod, spec: ContainerSpec, containerId: string): Promise<HookResult | null> {
+    const handler = spec.lifecycle?.postStart;
+    if (!handler) return null;
+    const target = this.stopTarget(record, spec, containerId);
+    const hook = await runHook('postStart', handler, target, POST_START_TIMEOUT_SEC);
+    this.recordHook(record, spec, containerId, hook);
+    if (!hook.ok) {
+      this.opts.log.info({ container: containerId }, 'killing the container: its postStart hook failed (FailedPostStartHook)');
+      await stopWithGrace(spec, target, pod.spec.terminationGracePeriodSeconds ?? 30);
+    }
+    return hook;
+  }
+
+  /** The PostStart call of `keelson run`, right after it started an app container. */
+  async postStart(containerId: string): Promise<HookResult | null> {
+    const c = await this.opts.containers.status(containerId);
+    const record = this.opts.sandboxes.get(c.sandboxId);
+    if (!record) throw new NotFoundError(`pod sandbox ${c.sandboxId} of container ${containerId} not found`);
+    const pod = podOf(record);
+    const spec = c.labels[KIND_LABEL] === 'init' ? undefined : pod?.spec.containers.find((s) => s.name === c.name);
+    if (!pod || !spec) return null;
+    const key = `${record.id}/${spec.name}`;
+    this.hooking.add(key);
+    try {
+      return await this.postStartOf(record, pod, spec, c.id);
+    } finally {
+      this.hooking.delete(key);
+    }
+  }
+
+  /**
+   * kubelet's pod deletion: the pod is marked terminating (no restart, no probe), every live
+   * container gets preStop and its stop signal in parallel under one grace period (the pod's
+   * terminationGracePeriodSeconds unless overridden; 0 kills at once), then the sandbox stops.
+   */
+  async stopPod(ref: string, graceSec?: number): Promise<StopPodResult> {
+    const record = this.opts.sandboxes.resolve(ref);
+    const pod = podOf(record);
+    this.terminating.add(record.id);
+    try {
+      // A restart already under way finishes first, so its new container is stopped too.
+      for (let waited = 0; [...this.busy].some((k) => k.startsWith(`${record.id}/`)) && waited < 30_000; waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const grace = graceSec ?? pod?.spec.terminationGracePeriodSeconds ?? 30;
+      const live = (await this.opts.containers.list({ sandboxId: record.id })).filter((c) => c.state !== 'exited');
+      const containers = await Promise.all(live.map(async (c) => {
+        const spec = c.labels[KIND_LABEL] === 'init' ? undefined : pod?.spec.containers.find((s) => s.name === c.name);
+        const hook = await stopWithGrace(spec, this.stopTarget(record, spec, c.id), grace);
+        if (hook && spec) this.recordHook(record, spec, c.id, hook);
+        return { name: c.name, containerId: c.id, preStop: hook };
+      }));
+      // Whatever is left (nothing, normally) is killed here, as containerd's StopPodSandbox does.
+      await this.opts.pods.stopPod(record.id);
+      return { sandboxId: record.id, graceSeconds: grace, containers };
+    } finally {
+      this.terminating.delete(record.id);
+    }
   }
 
   private probeIfDue(record: SandboxRecord, spec: ContainerSpec, current: ContainerRecord, row: SupervisedContainer): void {
@@ -287,7 +389,7 @@ export class Supervisor {
       row.ready = !spec.readinessProbe && row.started;
       this.store.put(row);
     }
-    if (state.inFlight) return;
+    if (state.inFlight || this.terminating.has(record.id)) return;
     const kind = !row.started ? 'startup' : spec.livenessProbe && now >= state.next.liveness ? 'liveness'
       : spec.readinessProbe && now >= state.next.readiness ? 'readiness' : null;
     if (!kind) return;
@@ -327,7 +429,10 @@ export class Supervisor {
         if (st.failures[kind] >= threshold) {
           this.opts.log.info({ container: current.id, kind, message: outcome.message }, 'probe failed; stopping the container');
           // kubelet's grace: the probe's own, else the pod's terminationGracePeriodSeconds.
-          await this.opts.containers.stop(current.id, probe.terminationGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30);
+          // preStop runs first, as kubelet does before a liveness kill.
+          const hook = await stopWithGrace(spec, this.stopTarget(record, spec, current.id),
+            probe.terminationGracePeriodSeconds ?? pod?.spec.terminationGracePeriodSeconds ?? 30);
+          if (hook) this.recordHook(record, spec, current.id, hook);
         }
       })
       .catch((err: unknown) => this.opts.log.warn({ err, container: current.id }, 'probe handling failed'))
@@ -351,7 +456,7 @@ export class Supervisor {
         containers.push({
           name: spec.name, containerId: current?.id ?? '', state: current?.state ?? 'waiting', restarts: current?.attempt ?? 0,
           ready: running && row.ready, started: running && row.started, exitCode: current?.exitCode ?? 0,
-          restartAt: row.restartAt, backoffMs: row.backoffMs, lastProbe: row.lastProbe,
+          restartAt: row.restartAt, backoffMs: row.backoffMs, lastProbe: row.lastProbe, lastHook: row.lastHook,
           reason, message: waiting && reason === 'ImagePullBackOff' ? `Back-off pulling image "${current?.request.image ?? spec.image}": ${waiting.message}` : waiting?.message ?? '',
         });
       }

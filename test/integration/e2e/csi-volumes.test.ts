@@ -269,6 +269,7 @@ kind: Pod
 metadata: { name: subpaths }
 spec:
   restartPolicy: Never
+  terminationGracePeriodSeconds: 1 # sh as PID 1 ignores SIGTERM: rm would wait 30 s
   containers:
     - name: main
       image: ${DEMO_IMAGE}
@@ -309,6 +310,7 @@ kind: Pod
 metadata: { name: hostile }
 spec:
   restartPolicy: Never
+  terminationGracePeriodSeconds: 1 # sh as PID 1 ignores SIGTERM: rm would wait 30 s
   initContainers:
     - name: plant
       image: ${DEMO_IMAGE}

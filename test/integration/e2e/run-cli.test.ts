@@ -89,6 +89,7 @@ metadata:
   name: duo
   labels: { app: duo }
 spec:
+  terminationGracePeriodSeconds: 1 # httpd and sleep as PID 1 ignore SIGTERM: down would wait 30 s
   initContainers:
     - name: prepare
       image: ${IMAGE}
@@ -246,6 +247,7 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec:
+      terminationGracePeriodSeconds: 1 # sleep as PID 1 ignores SIGTERM
       containers: [{ name: app, image: ${IMAGE}, command: ["sleep", "3600"] }]
 `);
     const out = await ok('run', file, '-q');

@@ -59,11 +59,11 @@ spec:
   });
 
   it('warns about fields it does not run instead of dropping them silently', () => {
-    const text = pod('  nodeSelector: { disk: ssd }\n', '      lifecycle: { preStop: { exec: { command: [x] } } }\n');
+    const text = pod('  nodeSelector: { disk: ssd }\n', '      lifecycle: { preStop: { tcpSocket: { port: 80 } }, postStart: { exec: { command: [x] } } }\n');
     const { pods, warnings } = parseManifests(text, 'f.yaml');
     expect(pods).toHaveLength(1);
     expect(warnings).toEqual([
-      'f.yaml: document 1 (Pod web): spec.containers[0].lifecycle is not supported by keelson and is ignored',
+      'f.yaml: document 1 (Pod web): spec.containers[0].lifecycle.preStop.tcpSocket is not supported by keelson and is ignored',
       'f.yaml: document 1 (Pod web): spec.nodeSelector is not supported by keelson and is ignored',
     ]);
   });
