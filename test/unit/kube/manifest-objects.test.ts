@@ -58,14 +58,14 @@ spec:
   it('keeps free-form maps free and only warns about real fields keelson does not run', () => {
     const text = pod(
       '  nodeSelector: { any-key: x }\n  tolerations: [{ key: k, operator: Exists, effect: NoSchedule }]\n  priorityClassName: high\n',
-      '      resources: { limits: { example.com/gpu: 1 } }\n      lifecycle: { preStop: { sleep: { seconds: 1 } } }\n',
+      '      resources: { limits: { example.com/gpu: 1 } }\n      lifecycle: { preStop: { tcpSocket: { port: 80 } } }\n',
       '  annotations: { whatever/x: y }\n  generateName: web-\n',
     );
     const { pods, warnings } = parseManifests(text, 'f.yaml');
     expect(pods).toHaveLength(1);
     expect(warnings).toEqual([
       'f.yaml: document 1 (Pod web): metadata.generateName is not supported by keelson and is ignored',
-      'f.yaml: document 1 (Pod web): spec.containers[0].lifecycle is not supported by keelson and is ignored',
+      'f.yaml: document 1 (Pod web): spec.containers[0].lifecycle.preStop.tcpSocket is not supported by keelson and is ignored',
       'f.yaml: document 1 (Pod web): spec.nodeSelector is not supported by keelson and is ignored',
       'f.yaml: document 1 (Pod web): spec.tolerations is not supported by keelson and is ignored',
       'f.yaml: document 1 (Pod web): spec.priorityClassName is not supported by keelson and is ignored',
