@@ -24,6 +24,7 @@ interface RunFlags {
   follow?: boolean;
   output: string;
   quiet?: boolean;
+  replace?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -60,6 +61,7 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
     .option('--secret <name=path>', 'a secret from a dir (a key per file) or a file (repeatable)', collect, [])
     .option('-f, --follow', 'follow the logs of every container')
     .option('-q, --quiet', 'print only pod ids')
+    .option('--replace', 'remove a pod of the same namespace/name first')
     .addOption(outputOption())
     .action((file: string, flags: RunFlags) =>
       withClient<RunFlags>(async (client, o) => {
@@ -69,17 +71,30 @@ export function registerRunCommand(program: Command, withClient: WithClient): vo
         const secrets = new Map(o.secret.map((f) => readKeySource(f, 'secret')).map((s) => [s.name, s.data]));
         const chatty = o.output === 'table' && !o.quiet;
         const started: StartedPod[] = [];
-        for (const { pod } of parsed.pods) {
-          const p = await runPod(client, pod, {
-            root: o.root, logRoot: o.logRoot, sources: { configMaps, secrets }, socket: o.socket,
-            pull: async (image) => {
-              if (chatty) console.error(`pulling ${image}`);
-              await pullWithProgress(client, image, o.state ?? dirname(o.socket), !chatty);
-            },
-            say: (line) => console.error(line),
-          });
-          started.push(p);
-          if (o.quiet) console.log(p.id);
+        // Ctrl-C while a pod starts undoes that pod (it would otherwise be left half made, e.g.
+        // mid init retries); pods already started stay. A second signal exits at once.
+        const abort = new AbortController();
+        const onSignal = (sig: NodeJS.Signals): void => {
+          if (abort.signal.aborted) process.exit(130);
+          console.error(`${sig}: removing the pod being started (again to exit at once)`);
+          abort.abort();
+        };
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        try {
+          for (const { pod } of parsed.pods) {
+            const p = await runPod(client, pod, {
+              root: o.root, logRoot: o.logRoot, sources: { configMaps, secrets }, socket: o.socket, replace: o.replace, signal: abort.signal,
+              pull: async (image) => {
+                if (chatty) console.error(`pulling ${image}`);
+                await pullWithProgress(client, image, o.state ?? dirname(o.socket), !chatty);
+              },
+              say: (line) => console.error(line),
+            });
+            started.push(p);
+            if (o.quiet) console.log(p.id);
+          }
+        } finally {
+          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         }
         if (!o.quiet) {
           printAs(o.output, started, () => formatTable(['POD', 'ID', 'IP', 'PORTS', 'CONTAINERS'], started.map((p) => [
