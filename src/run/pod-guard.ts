@@ -8,13 +8,15 @@ import { join } from 'node:path';
 import type { CriClient } from '../client/cri.js';
 import type { PodSandbox } from '../cri/generated/cri-types.js';
 import { AlreadyExistsError } from '../errors.js';
-import { tryLockFile, type FileLock } from '../native.js';
+import type { FileLock } from '../native.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 
 const STATES: Record<string, string> = { SANDBOX_READY: 'Running', SANDBOX_NOTREADY: 'Stopped' };
 
 /** Takes `<root>/run-locks/<ns>_<name>.lock`; refuses when another `keelson run` holds it. */
-export function lockPodName(root: string, namespace: string, name: string): FileLock {
+export async function lockPodName(root: string, namespace: string, name: string): Promise<FileLock> {
+  // The addon is loaded on demand: the CLI's other commands must not load it (module-graph test).
+  const { tryLockFile } = await import('../native.js');
   const dir = join(root, 'run-locks');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, `${namespace}_${name}.lock`);

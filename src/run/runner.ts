@@ -130,7 +130,7 @@ async function runInitContainer(
 /** Runs one pod; on failure removes the sandbox and volumes it made and rethrows. */
 export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptions): Promise<StartedPod> {
   const namespace = manifestPod.metadata.namespace ?? 'default';
-  const lock = lockPodName(opts.root, namespace, manifestPod.metadata.name);
+  const lock = await lockPodName(opts.root, namespace, manifestPod.metadata.name);
   try {
     for (const old of await existingPods(client, namespace, manifestPod.metadata.name)) {
       if (!opts.replace) throw alreadyExists(old, namespace, manifestPod.metadata.name);
