@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
 import type { PodSandbox } from '../cri/generated/cri-types.js';
 import { supervisedPods } from '../client/supervisor-status.js';
+import type { Pod } from '../kube/pod-types.js';
+import { CONTAINER_KIND_LABEL, INIT_FINAL_ANNOTATION, POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 import type { PodView } from '../supervisor/supervisor.js';
+import { podStatus, type InitContainerState } from './pod-status.js';
 import { namespaceOption, socketOption } from './client-options.js';
 import { listPods, type Scope } from './lookup.js';
 import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
@@ -25,18 +28,42 @@ export interface PodRow {
   supervised: PodView | null;
 }
 
-function statusOf(p: PodSandbox, view: PodView | null): string {
+const INIT_STATES: Record<string, InitContainerState['state']> = {
+  CONTAINER_CREATED: 'created', CONTAINER_RUNNING: 'running', CONTAINER_EXITED: 'exited',
+};
+
+/** The newest attempt of each init container of the pod spec, in spec order. */
+async function initStates(client: CriClient, p: PodSandbox): Promise<InitContainerState[]> {
+  let names: string[];
+  try {
+    names = ((JSON.parse(p.annotations?.[POD_SPEC_ANNOTATION] ?? '{}') as Partial<Pod>).spec?.initContainers ?? []).map((c) => c.name);
+  } catch {
+    return [];
+  }
+  if (names.length === 0) return [];
+  const all = (await client.runtime.call('ListContainers', {
+    filter: { pod_sandbox_id: p.id ?? '', label_selector: { [CONTAINER_KIND_LABEL]: 'init' } },
+  })).containers ?? [];
+  const out: InitContainerState[] = [];
+  for (const name of names) {
+    const newest = all.filter((c) => c.metadata?.name === name).sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0))[0];
+    if (!newest) {
+      out.push({ state: 'missing', exitCode: 0, reason: '', final: false });
+      continue;
+    }
+    const state = INIT_STATES[newest.state ?? ''] ?? 'unknown';
+    const st = state === 'exited'
+      ? (await client.runtime.call('ContainerStatus', { container_id: newest.id ?? '' }).catch(() => ({ status: null }))).status
+      : null;
+    out.push({ state, exitCode: st?.exit_code ?? 0, reason: st?.reason ?? '', final: newest.annotations?.[INIT_FINAL_ANNOTATION] === 'true' });
+  }
+  return out;
+}
+
+async function statusOf(client: CriClient, p: PodSandbox, view: PodView | null): Promise<string> {
   if (p.state !== 'SANDBOX_READY') return 'Stopped';
   if (!view) return 'Running';
-  // kubelet's waiting reason (ErrImagePull, ImagePullBackOff, ErrImageNeverPull) says more than CrashLoopBackOff.
-  const stuck = view.containers.find((c) => c.reason);
-  if (stuck) return stuck.reason;
-  const waiting = view.containers.find((c) => c.state === 'exited' && c.restartAt > 0);
-  if (waiting) return 'CrashLoopBackOff';
-  if (view.containers.every((c) => c.state === 'exited')) {
-    return view.containers.every((c) => c.exitCode === 0) ? 'Completed' : 'Error';
-  }
-  return 'Running';
+  return podStatus(true, await initStates(client, p), view.containers, Date.now());
 }
 
 export async function podRows(client: CriClient, socket: string, scope: Scope = {}): Promise<PodRow[]> {
@@ -51,7 +78,7 @@ export async function podRows(client: CriClient, socket: string, scope: Scope = 
       ip: st?.network?.ip ?? '', createdAt: p.created_at ?? '0',
       ready: view ? `${view.containers.filter((c) => c.ready).length}/${view.containers.length}` : '',
       restarts: view ? view.containers.reduce((n, c) => n + c.restarts, 0) : 0,
-      status: statusOf(p, view), supervised: view,
+      status: await statusOf(client, p, view), supervised: view,
     });
   }
   return rows.sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));

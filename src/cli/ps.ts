@@ -1,9 +1,21 @@
 // `keelson ps`: containers, newest first; exited ones too with -a.
 import type { Command } from 'commander';
 import type { CriClient } from '../client/cri.js';
+import type { Container } from '../cri/generated/cri-types.js';
 import { namespaceOption, socketOption } from './client-options.js';
 import { listPods, matchPods } from './lookup.js';
 import { ageOf, formatTable, outputOption, printAs, shortId } from './output.js';
+
+async function statusOf(client: CriClient, c: Container): Promise<string> {
+  if (c.state === 'CONTAINER_RUNNING') return 'Running';
+  if (c.state === 'CONTAINER_CREATED') return 'Created';
+  if (c.state !== 'CONTAINER_EXITED') return 'Unknown';
+  const st = (await client.runtime.call('ContainerStatus', { container_id: c.id ?? '' }).catch(() => ({ status: null }))).status;
+  if (!st) return 'Exited';
+  const code = st.exit_code ?? 0;
+  const reason = st.reason || (code === 0 ? 'Completed' : 'Error');
+  return code === 0 ? reason : `${reason} (${code})`;
+}
 
 type WithClient = <T extends { socket: string }>(run: (client: CriClient, opts: T) => Promise<void>) => (opts: T) => Promise<void>;
 
@@ -29,8 +41,11 @@ export function registerPsCommand(program: Command, withClient: WithClient): voi
           console.log(containers.map((c) => c.id).join('\n'));
           return;
         }
-        printAs(o.output, containers, () => formatTable(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
-          containers.map((c) => [shortId(c.id), c.image?.image ?? '', ageOf(c.created_at), (c.state ?? '').replace('CONTAINER_', '').toLowerCase(),
+        // STATUS as kubectl names a container's state: the CRI reason of an exited one
+        // (Completed, Error, OOMKilled) needs ContainerStatus; ListContainers has no reason.
+        const rows = await Promise.all(containers.map(async (c) => ({ ...c, status: await statusOf(client, c) })));
+        printAs(o.output, rows, () => formatTable(['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'STATUS', 'NAME', 'ATTEMPT', 'POD ID', 'POD'],
+          rows.map((c) => [shortId(c.id), c.image?.image ?? '', ageOf(c.created_at), (c.state ?? '').replace('CONTAINER_', '').toLowerCase(), c.status,
             c.metadata?.name ?? '', String(c.metadata?.attempt ?? 0), shortId(c.pod_sandbox_id), podName.get(c.pod_sandbox_id ?? '') ?? ''])));
       })(opts));
 }

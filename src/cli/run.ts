@@ -26,6 +26,7 @@ interface RunFlags {
   follow?: boolean;
   output: string;
   quiet?: boolean;
+  replace?: boolean;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -74,6 +75,7 @@ image to be present.`)
     .option('--secret <name=path>', 'a secret from a dir (a key per file) or a file (repeatable; wins over the file\'s Secret NAME)', collect, [])
     .option('-f, --follow', 'follow the logs of every container')
     .option('-q, --quiet', 'print only pod ids')
+    .option('--replace', 'remove a pod of the same namespace/name first')
     .addOption(outputOption())
     .action((file: string, flags: RunFlags, command: Command) =>
       withClient<RunFlags>(async (client, o) => {
@@ -94,22 +96,35 @@ image to be present.`)
         const volumes = (): VolumesClient => (volumesClient ??= new VolumesClient(o.socket));
         const chatty = o.output === 'table' && !o.quiet;
         const started: StartedPod[] = [];
-        for (const { pod: manifestPod } of parsed.pods) {
-          const pod = await bindClaims(manifestPod, parsed.claims, root, volumes, say);
-          const ns = pod.metadata.namespace ?? 'default';
-          const sources = sourcesByNamespace.get(ns) ?? sourcesFor(ns, parsed, flagSources, say);
-          sourcesByNamespace.set(ns, sources);
-          const p = await runPod(client, pod, {
-            root, logRoot: o.logRoot, sources, socket: o.socket,
-            pull: async (image) => {
-              if (chatty) console.error(`pulling ${image}`);
-              const r = await pullWithProgress(client, image, { stateDir, quiet: !chatty });
-              if (chatty) console.error(pullStatusLine(image, r));
-            },
-            say,
-          });
-          started.push(p);
-          if (o.quiet) console.log(p.id);
+        // Ctrl-C while a pod starts undoes that pod (it would otherwise be left half made, e.g.
+        // mid init retries); pods already started stay. A second signal exits at once.
+        const abort = new AbortController();
+        const onSignal = (sig: NodeJS.Signals): void => {
+          if (abort.signal.aborted) process.exit(130);
+          console.error(`${sig}: removing the pod being started (again to exit at once)`);
+          abort.abort();
+        };
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        try {
+          for (const { pod: manifestPod } of parsed.pods) {
+            const pod = await bindClaims(manifestPod, parsed.claims, root, volumes, say);
+            const ns = pod.metadata.namespace ?? 'default';
+            const sources = sourcesByNamespace.get(ns) ?? sourcesFor(ns, parsed, flagSources, say);
+            sourcesByNamespace.set(ns, sources);
+            const p = await runPod(client, pod, {
+              root, logRoot: o.logRoot, sources, socket: o.socket, replace: o.replace, signal: abort.signal,
+              pull: async (image) => {
+                if (chatty) console.error(`pulling ${image}`);
+                const r = await pullWithProgress(client, image, { stateDir, quiet: !chatty });
+                if (chatty) console.error(pullStatusLine(image, r));
+              },
+              say,
+            });
+            started.push(p);
+            if (o.quiet) console.log(p.id);
+          }
+        } finally {
+          process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         }
         if (!o.quiet) {
           printAs(o.output, started, () => formatTable(['POD', 'ID', 'IP', 'PORTS', 'CONTAINERS'], started.map((p) => [

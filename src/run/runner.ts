@@ -1,6 +1,7 @@
 // `keelson run`: drives the daemon over CRI as kubelet would, for one pod at a time: volumes,
 // images (by pull policy), the sandbox, init containers to completion in order, then the app
-// containers. A failure undoes the pod. Restarts and probes after that are the daemon's
+// containers. A failure undoes the pod, except a failed init container: that pod is kept with its
+// logs (status Init:Error, as kubelet keeps it) until `down`/`rm`. Restarts and probes after that are the daemon's
 // supervisor's (src/supervisor/), which finds the pod by its POD_SPEC_ANNOTATION.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { CriClient } from '../client/cri.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
+import { alreadyExists, existingPods, lockPodName } from './pod-guard.js';
+import { INIT_FINAL_ANNOTATION } from '../supervisor/annotations.js';
 import type { ContainerSpec, Pod } from '../kube/pod-types.js';
 import { containerConfig, podKey, sandboxConfig, withDefaults, type EnvSources } from './pod-config.js';
 import { VolumesClient } from '../client/volumes.js';
@@ -19,6 +22,11 @@ import { csiVolumeRequests, mountsFor, podVolumeDir, prepareVolumes, removeVolum
 export const VOLUME_DIR_ANNOTATION = 'keelson.dev/volume-dir';
 /** Annotation naming the pod's log dir: `keelson rm`/`down` remove it with the pod. */
 export const LOG_DIR_ANNOTATION = 'keelson.dev/log-dir';
+
+/** An init container failed for good; the pod is kept (kubelet keeps it too) for its logs. */
+export class InitContainerFailedError extends FailedPreconditionError {}
+/** SIGINT/SIGTERM reached the CLI while a pod was starting; the pod was removed. */
+export class RunInterruptedError extends FailedPreconditionError {}
 
 export interface RunOptions {
   /** The daemon's root dir: volumes go under <root>/pod-volumes/. */
@@ -33,6 +41,10 @@ export interface RunOptions {
   /** First retry delay of a failed init container (doubles), and how many retries. */
   initBackoffMs?: number;
   initRetries?: number;
+  /** Remove a pod of the same namespace/name first (podman kube play --replace). */
+  replace?: boolean;
+  /** Aborted on Ctrl-C: the pod being started is undone, init failure or not. */
+  signal?: AbortSignal;
 }
 
 export interface StartedPod {
@@ -45,7 +57,26 @@ export interface StartedPod {
   containers: Array<{ name: string; id: string }>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+function checkAborted(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new RunInterruptedError(`interrupted while starting pod ${what}; the pod was removed`);
+}
+
+/** Sleeps, waking early (to throw) when the run is interrupted. */
+function sleep(ms: number, signal?: AbortSignal, what = ''): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', stop);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const stop = (): void => {
+      clearTimeout(timer);
+      reject(new RunInterruptedError(`interrupted while starting pod ${what}; the pod was removed`));
+    };
+    if (signal?.aborted) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+  });
+}
 
 async function ensureImages(client: CriClient, pod: Pod, opts: RunOptions): Promise<void> {
   const done = new Set<string>();
@@ -62,11 +93,11 @@ async function ensureImages(client: CriClient, pod: Pod, opts: RunOptions): Prom
   }
 }
 
-async function waitForExit(client: CriClient, id: string): Promise<number> {
+async function waitForExit(client: CriClient, id: string, signal: AbortSignal | undefined, what: string): Promise<{ code: number; reason: string }> {
   for (;;) {
     const st = (await client.runtime.call('ContainerStatus', { container_id: id })).status;
-    if (st?.state === 'CONTAINER_EXITED') return st.exit_code ?? -1;
-    await sleep(200);
+    if (st?.state === 'CONTAINER_EXITED') return { code: st.exit_code ?? -1, reason: st.reason ?? '' };
+    await sleep(200, signal, what);
   }
 }
 
@@ -76,29 +107,51 @@ async function runInitContainer(
 ): Promise<void> {
   const retries = pod.spec.restartPolicy === 'Never' ? 0 : opts.initRetries ?? 5;
   let delay = opts.initBackoffMs ?? 1000;
+  const ns = pod.metadata.namespace ?? 'default';
+  const what = `${ns}/${pod.metadata.name}`;
   for (let attempt = 0; ; attempt++) {
     const config = containerConfig(pod, c, 'init', await mountsFor(c, volumes, pod, podVolumeDir(opts.root, podKey(pod))), env, attempt);
+    if (attempt >= retries) config.annotations = { ...config.annotations, [INIT_FINAL_ANNOTATION]: 'true' };
     const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
     await client.runtime.call('StartContainer', { container_id: id ?? '' });
-    const code = await waitForExit(client, id ?? '');
+    const { code, reason } = await waitForExit(client, id ?? '', opts.signal, what);
     if (code === 0) return;
     if (attempt >= retries) {
-      throw new FailedPreconditionError(`init container ${c.name} of pod ${pod.metadata.name} exited with code ${code}` +
-        (retries === 0 ? ' (restartPolicy Never)' : ` after ${attempt + 1} attempts`) + `; its log: ${cfg.log_directory ?? ''}/${c.name}/${attempt}.log`);
+      const ref = ns === 'default' ? pod.metadata.name : what;
+      throw new InitContainerFailedError(`init container ${c.name} of pod ${what} exited with code ${code}` +
+        (retries === 0 ? ' (restartPolicy Never)' : ` after ${attempt + 1} attempts`) + `; its log: ${cfg.log_directory ?? ''}/${c.name}/${attempt}.log; ` +
+        `the pod is kept with status Init:${reason || 'Error'}: remove it with \`keelson down FILE\` or \`keelson rm ${ref}\``);
     }
     opts.say(`init container ${c.name} exited with code ${code}; retrying in ${delay / 1000}s`);
-    await sleep(delay);
+    await sleep(delay, opts.signal, what);
     delay = Math.min(delay * 2, 300_000);
   }
 }
 
 /** Runs one pod; on failure removes the sandbox and volumes it made and rethrows. */
 export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptions): Promise<StartedPod> {
+  const namespace = manifestPod.metadata.namespace ?? 'default';
+  const lock = await lockPodName(opts.root, namespace, manifestPod.metadata.name);
+  try {
+    for (const old of await existingPods(client, namespace, manifestPod.metadata.name)) {
+      if (!opts.replace) throw alreadyExists(old, namespace, manifestPod.metadata.name);
+      await removePod(client, old.id ?? '');
+      opts.say(`replaced: removed pod ${namespace}/${manifestPod.metadata.name} (${(old.id ?? '').slice(0, 12)})`);
+    }
+    return await runLockedPod(client, manifestPod, opts);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLockedPod(client: CriClient, manifestPod: Pod, opts: RunOptions): Promise<StartedPod> {
+  const what = `${manifestPod.metadata.namespace ?? 'default'}/${manifestPod.metadata.name}`;
   const pod = withDefaults(manifestPod, randomUUID());
   const key = podKey(pod);
   const volumeDir = podVolumeDir(opts.root, key);
   const logDirectory = join(opts.logRoot, key);
   await ensureImages(client, pod, opts);
+  checkAborted(opts.signal, what);
   const csiRequests = csiVolumeRequests(pod, opts.sources);
   const volumes = await prepareVolumes(pod, volumeDir, opts.sources);
   let podId = '';
@@ -106,6 +159,7 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
     const cfg = sandboxConfig(pod, logDirectory);
     cfg.annotations = { ...cfg.annotations, [VOLUME_DIR_ANNOTATION]: volumeDir, [LOG_DIR_ANNOTATION]: logDirectory };
     podId = (await client.runtime.call('RunPodSandbox', { config: cfg })).pod_sandbox_id ?? '';
+    checkAborted(opts.signal, what);
     const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId })).status;
     const ip = status?.network?.ip ?? '';
     const env: EnvSources = { podIP: ip, nodeName: hostname(), ...opts.sources };
@@ -123,6 +177,7 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
     for (const c of pod.spec.initContainers ?? []) await runInitContainer(client, podId, cfg, pod, c, volumes, env, opts);
     const containers: StartedPod['containers'] = [];
     for (const c of pod.spec.containers) {
+      checkAborted(opts.signal, what);
       const config = containerConfig(pod, c, 'app', await mountsFor(c, volumes, pod, volumeDir), env);
       const { container_id: id = '' } = await client.runtime.call('CreateContainer', { pod_sandbox_id: podId, config, sandbox_config: cfg });
       await client.runtime.call('StartContainer', { container_id: id ?? '' });
@@ -139,6 +194,8 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
       ports: (cfg.port_mappings ?? []).map((p) => ({ hostPort: p.host_port ?? 0, containerPort: p.container_port ?? 0, protocol: p.protocol ?? 'TCP' })),
     };
   } catch (err) {
+    // A failed init container keeps its pod, logs and volumes (unless the run was interrupted).
+    if (err instanceof InitContainerFailedError && !opts.signal?.aborted) throw err;
     if (podId) await removePod(client, podId).catch(() => undefined);
     await removeVolumes(volumeDir).catch(() => undefined);
     await rm(logDirectory, { recursive: true, force: true }).catch(() => undefined);

@@ -3,3 +3,5 @@
 export const POD_SPEC_ANNOTATION = 'keelson.dev/pod-spec';
 /** Label telling init containers from app containers. */
 export const CONTAINER_KIND_LABEL = 'keelson.dev/container-kind';
+/** On an init container's last allowed attempt: its failure is Init:Error, not Init:CrashLoopBackOff. */
+export const INIT_FINAL_ANNOTATION = 'keelson.dev/init-final-attempt';

@@ -1,6 +1,6 @@
 // The daemon's supervisor of pods that `keelson run` started (marked by the pod-spec
 // annotation; kubelet's pods are kubelet's business): restartPolicy with kubelet's backoff
-// (base doubling to a ceiling, reset after 10 minutes of running), and liveness, readiness and
+// (the first restart at once, then base doubling to a ceiling, reset after 10 minutes of running), and liveness, readiness and
 // startup probes. It drives the container service in-process. A liveness or startup failure
 // stops the container; the restart then follows the policy, as kubelet does: CreateContainer
 // with attempt+1, start it, remove the old one. State lives in SupervisorStore. Lifecycle hooks
@@ -61,12 +61,14 @@ export interface ContainerView {
   ready: boolean;
   started: boolean;
   exitCode: number;
+  /** As kubectl shows it: the waiting reason below if any, else CRI's reason of an exited container (Completed, Error, OOMKilled); '' otherwise. */
+  reason: string;
+  /** kubelet's waiting reason while a restart cannot happen (ErrImagePull, ImagePullBackOff, ErrImageNeverPull); '' for none. */
+  waitingReason: string;
   /** Epoch ms of the next restart when one is waiting out its backoff; 0 otherwise. */
   restartAt: number;
   backoffMs: number;
   lastProbe: ProbeResult | null;
-  /** kubelet's waiting reason while a restart cannot happen (ErrImagePull, ...); '' for none. */
-  reason: string;
   message: string;
   lastHook: HookResult | null;
 }
@@ -195,9 +197,11 @@ export class Supervisor {
       if (row.handledExitId !== current.id) {
         row.handledExitId = current.id;
         if (restart) {
-          row.backoffMs = row.backoffMs === 0 ? this.opts.backoffBaseMs : Math.min(row.backoffMs * 2, this.opts.backoffMaxMs);
-          row.restartAt = Math.max(now, nsToMs(current.finishedAt) + row.backoffMs);
-          this.opts.log.info({ pod: record.id, container: spec.name, exitCode: current.exitCode, backoffMs: row.backoffMs }, 'container exited; restart after backoff');
+          // kubelet restarts the first crash at once; backoffMs is the wait for the next one.
+          const delay = row.backoffMs;
+          row.backoffMs = delay === 0 ? this.opts.backoffBaseMs : Math.min(delay * 2, this.opts.backoffMaxMs);
+          row.restartAt = Math.max(now, nsToMs(current.finishedAt) + delay);
+          this.opts.log.info({ pod: record.id, container: spec.name, exitCode: current.exitCode, delayMs: delay }, 'container exited; restart after backoff');
         } else {
           row.restartAt = 0;
         }
@@ -457,7 +461,8 @@ export class Supervisor {
           name: spec.name, containerId: current?.id ?? '', state: current?.state ?? 'waiting', restarts: current?.attempt ?? 0,
           ready: running && row.ready, started: running && row.started, exitCode: current?.exitCode ?? 0,
           restartAt: row.restartAt, backoffMs: row.backoffMs, lastProbe: row.lastProbe, lastHook: row.lastHook,
-          reason, message: waiting && reason === 'ImagePullBackOff' ? `Back-off pulling image "${current?.request.image ?? spec.image}": ${waiting.message}` : waiting?.message ?? '',
+          reason: reason || (current?.state === 'exited' ? current.reason : ''), waitingReason: reason,
+          message: waiting && reason === 'ImagePullBackOff' ? `Back-off pulling image "${current?.request.image ?? spec.image}": ${waiting.message}` : waiting?.message ?? '',
         });
       }
       out.push({

@@ -288,7 +288,8 @@ spec:
     expect(r2.stderr).toContain('no CSI plugin named "example.csi"');
     expect(JSON.parse((await cli('pods', '-o', 'json')).stdout)).toEqual([]);
 
-    // A failing init container with restartPolicy Never fails the pod and undoes it.
+    // A failing init container with restartPolicy Never fails the run; the pod is kept (as
+    // kubelet keeps it) as Init:Error until down, which removes it and its volumes.
     const init = await manifest('init', `
 apiVersion: v1
 kind: Pod
@@ -301,7 +302,9 @@ spec:
 `);
     const r3 = await cli('run', init);
     expect(r3.code).toBe(1);
-    expect(r3.stderr).toMatch(/init container setup of pod initfail exited with code 7 \(restartPolicy Never\)/);
+    expect(r3.stderr).toMatch(/init container setup of pod default\/initfail exited with code 7 \(restartPolicy Never\)/);
+    expect((await pods()).map((p) => [p.name, p.status])).toEqual([['initfail', 'Init:Error']]);
+    await ok('down', init);
     expect(await pods()).toEqual([]);
     expect(readdirSync(join(daemon.root, 'pod-volumes'))).toEqual([]);
   }, 60_000);

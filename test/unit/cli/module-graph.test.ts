@@ -36,6 +36,8 @@ const ALLOWED_LEAVES = [
   { from: 'src/run/volumes.ts', to: 'src/native.ts', lazy: true },
   // the bind mount that pins a checked subPath, and its unmount (src/run/subpath.ts), loaded only then.
   { from: 'src/run/subpath.ts', to: 'src/native.ts', lazy: true },
+  // the flock that keeps two `keelson run` of one pod apart (src/run/pod-guard.ts), loaded only by run.
+  { from: 'src/run/pod-guard.ts', to: 'src/native.ts', lazy: true },
 ];
 
 interface Edge {
