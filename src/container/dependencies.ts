@@ -19,7 +19,12 @@ export interface ImageProvider {
   resolve(ref: string): ResolvedImage | null;
   /** A writable rootfs for one container (overlay over the image's layers). */
   prepareRootfs(containerId: string, imageId: string): Promise<{ rootfs: string }>;
-  /** Unmounts and deletes the container's rootfs. Idempotent. */
+  /**
+   * An image's filesystem mounted read-only for one container (image volume number `index`),
+   * after prepareRootfs; removeRootfs unmounts it. Answers the mounted directory.
+   */
+  mountImageVolume(containerId: string, index: number, imageId: string): Promise<string>;
+  /** Unmounts and deletes the container's rootfs (and its image volumes). Idempotent. */
   removeRootfs(containerId: string): Promise<void>;
   /** Bytes and inodes used by the container's writable layer. */
   rootfsUsage(containerId: string): Promise<{ bytes: number; inodes: number }>;

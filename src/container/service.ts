@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KeyedLock } from '../keyed-lock.js';
 import type { Logger } from '../logger.js';
@@ -91,6 +91,35 @@ export class ContainerService extends ContainerQueries {
     this.publish(record, 'started');
   }
 
+
+  /**
+   * Mounts each image volume (Mount.image) of the request and answers the mounts with their
+   * host paths filled in. The image must be on the node (kubelet pulls it first, as containerd
+   * expects); image_sub_path must name something inside the image, symlinks included.
+   */
+  private async imageVolumes(id: string, mounts: ContainerRequest['mounts']): Promise<ContainerRequest['mounts']> {
+    const out: ContainerRequest['mounts'] = [];
+    for (const [i, m] of mounts.entries()) {
+      if (!m.image) { out.push(m); continue; }
+      const sub = m.image.subPath;
+      if (sub.startsWith('/') || sub.split('/').includes('..')) {
+        throw new InvalidArgumentError(`mounts[${i}].image_sub_path ${JSON.stringify(sub)} must be a relative path without ".."`);
+      }
+      const image = this.opts.images.resolve(m.image.ref);
+      if (!image) throw new NotFoundError(`mounts[${i}]: image ${m.image.ref} of an image volume is not on the node: pull it first`);
+      const dir = await this.opts.images.mountImageVolume(id, i, image.id);
+      let hostPath = dir;
+      if (sub !== '') {
+        const real = await realpath(join(dir, sub)).catch(() => null);
+        if (real === null || (real !== dir && !real.startsWith(`${dir}/`))) {
+          throw new InvalidArgumentError(`mounts[${i}].image_sub_path ${JSON.stringify(sub)} does not exist inside image ${m.image.ref}`);
+        }
+        hostPath = real;
+      }
+      out.push({ ...m, hostPath });
+    }
+    return out;
+  }
   /**
    * A daemon killed in the middle of a create leaves a bundle (and maybe a runc container, a
    * monitor and a rootfs) that no record names: remove them, so every real object is listed.
@@ -160,6 +189,7 @@ export class ContainerService extends ContainerQueries {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       undo.push(() => this.opts.images.removeRootfs(id));
       const { rootfs } = await this.opts.images.prepareRootfs(id, image.id);
+      const mounts = await this.imageVolumes(id, request.mounts);
       const user = await resolveUserInRootfs(rootfs, request, image.config.User);
       const sec = request.security;
       if (sec.apparmor.type === 'Localhost' && !apparmorEnabled()) {
@@ -168,7 +198,7 @@ export class ContainerService extends ContainerQueries {
       const apparmorProfile = apparmorEnabled() && !sec.privileged && sec.apparmor.type === 'Localhost'
         ? (sec.apparmor.localhostRef ?? '').replace(/^localhost\//, '') : null;
       const built = buildSpec({
-        id, request, image: image.config, sandbox, rootfs, user,
+        id, request: { ...request, mounts }, image: image.config, sandbox, rootfs, user,
         devices: await resolveDevices(request.devices),
         seccomp: await seccompFor(sec.seccomp, sec.privileged),
         apparmorProfile,

@@ -72,8 +72,14 @@ export function toContainerRequest(config: ContainerConfig | null | undefined): 
     name, attempt: config.metadata?.attempt ?? 0, image,
     command: config.command ?? [], args: config.args ?? [], workingDir: config.working_dir ?? '',
     envs: (config.envs ?? []).map((kv) => ({ key: kv.key ?? '', value: kv.value?.toString('utf8') ?? '' })),
-    mounts: (config.mounts ?? []).map((m, i) => {
-      if (m.image?.image) throw new InvalidArgumentError(`mounts[${i}]: image volumes are not supported`);
+    mounts: (config.mounts ?? []).map((m) => {
+      if (m.image?.image) {
+        // An image volume is always read-only; kubelet pulled the image before CreateContainer.
+        return {
+          containerPath: m.container_path ?? '', hostPath: '', readonly: true, propagation: 'PROPAGATION_PRIVATE' as Propagation,
+          recursiveReadOnly: false, image: { ref: m.image.image, subPath: m.image_sub_path ?? '' },
+        };
+      }
       return {
         containerPath: m.container_path ?? '', hostPath: m.host_path ?? '', readonly: m.readonly ?? false,
         propagation: (m.propagation ?? 'PROPAGATION_PRIVATE') as Propagation, recursiveReadOnly: m.recursive_read_only ?? false,

@@ -19,6 +19,7 @@ function imageProvider(images: ImageService): ImageProvider {
       return { id: record.id, ref: record.repoDigests[0] ?? record.repoTags[0], config: record.config.config ?? {} };
     },
     prepareRootfs: (containerId, imageId) => images.prepareContainerRootfs(containerId, imageId),
+    mountImageVolume: (containerId, index, imageId) => images.mountImageVolume(containerId, index, imageId),
     removeRootfs: (containerId) => images.removeContainerRootfs(containerId),
     rootfsUsage: (containerId) => images.containerUsage(containerId),
   };

@@ -391,6 +391,11 @@ export class ImageService {
   }
 
   /** Bytes and inodes the container wrote (its upper dir). */
+  /** An image volume of a container: the image's layers as a read-only overlay, leased. */
+  mountImageVolume(containerId: string, index: number, imageId: string): Promise<string> {
+    return this.snapshots.mountImageVolume(containerId, index, imageId);
+  }
+
   containerUsage(containerId: string): Promise<{ bytes: number; inodes: number }> {
     return this.snapshots.usage(containerId);
   }

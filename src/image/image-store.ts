@@ -169,8 +169,9 @@ export class ImageStore {
     this.db.prepare('INSERT OR REPLACE INTO image_leases (container_id, image_id, chain_ids) VALUES (?, ?, ?)').run(containerId, imageId, JSON.stringify(chainIds));
   }
 
+  /** The container's lease and those of its image volumes (`<id>#iv<n>`). */
   deleteLease(containerId: string): void {
-    this.db.prepare('DELETE FROM image_leases WHERE container_id = ?').run(containerId);
+    this.db.prepare("DELETE FROM image_leases WHERE container_id = ? OR container_id LIKE ? || '#iv%'").run(containerId, containerId);
   }
 
   leases(): Array<{ containerId: string; imageId: string; chainIds: string[] }> {

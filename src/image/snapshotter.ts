@@ -133,16 +133,37 @@ export class Snapshotter {
     }
   }
 
-  /** Unmounts and removes the container's root filesystem and releases its lease. Idempotent. */
+  /**
+   * Image volume `index` of a container: the image's layers as an overlay with no upper dir
+   * (read-only by construction, and mounted ro, nosuid, nodev), under the container's dir, with
+   * a lease of its own so the layers outlive the image. Call after prepareContainerRootfs.
+   */
+  async mountImageVolume(containerId: string, index: number, imageId: string): Promise<string> {
+    const image = this.store.get(imageId);
+    if (!image) throw new NotFoundError(`image ${imageId} not found`);
+    for (const chainId of image.chainIds) {
+      if (!this.has(chainId)) throw new KeelsonError('FailedPrecondition', `layer ${chainId} of image ${imageId} is missing on disk`);
+    }
+    const target = join(this.containerDir(containerId), 'image-volumes', String(index));
+    this.store.putLease(`${containerId}#iv${index}`, imageId, image.chainIds);
+    await mkdir(target, { recursive: true, mode: 0o755 });
+    await mountOverlay(target, { lower: image.chainIds.map((c) => this.layerFs(c)).reverse() }, { flags: ['ro', 'nosuid', 'nodev'] });
+    return target;
+  }
+
+  /** Unmounts and removes the container's root filesystem and image volumes, and releases its leases. Idempotent. */
   async removeContainerRootfs(containerId: string): Promise<void> {
     const dir = this.containerDir(containerId);
-    const rootfs = join(dir, 'rootfs');
-    for (;;) {
-      try {
-        await umount(rootfs, { detach: true, noFollow: true });
-      } catch (err) {
-        if (err instanceof NativeError && (err.code === 'EINVAL' || err.code === 'ENOENT')) break;
-        throw err;
+    const volumes = join(dir, 'image-volumes');
+    const targets = [...(await readdir(volumes).catch(() => [] as string[])).map((n) => join(volumes, n)), join(dir, 'rootfs')];
+    for (const target of targets) {
+      for (;;) {
+        try {
+          await umount(target, { detach: true, noFollow: true });
+        } catch (err) {
+          if (err instanceof NativeError && (err.code === 'EINVAL' || err.code === 'ENOENT')) break;
+          throw err;
+        }
       }
     }
     await rm(dir, { recursive: true, force: true });

@@ -13,6 +13,11 @@ export interface MountRequest {
   readonly: boolean;
   propagation: Propagation;
   recursiveReadOnly: boolean;
+  /**
+   * An image volume (Mount.image): the image's filesystem, mounted read-only by the image
+   * provider; hostPath is filled in with it (and image_sub_path inside it) at create.
+   */
+  image?: { ref: string; subPath: string } | undefined;
 }
 
 const PROPAGATION_OPTION: Record<Propagation, string> = {
@@ -83,6 +88,8 @@ export function criMounts(requests: MountRequest[]): OciMount[] {
       throw new InvalidArgumentError(`mounts[${i}]: recursive read-only mounts are not supported by this node's OCI runtime`);
     }
     const options = ['rbind', PROPAGATION_OPTION[m.propagation] ?? 'rprivate', m.readonly ? 'ro' : 'rw'];
+    // Image volumes are data, as kubelet documents them: read-only and not executable.
+    if (m.image) options.push('nosuid', 'nodev', 'noexec');
     return { destination, type: 'bind', source: m.hostPath, options };
   });
 }

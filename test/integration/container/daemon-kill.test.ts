@@ -71,6 +71,7 @@ it('a container keeps running and logging after its daemon is killed -9, and is 
   const fixedImages: ImageProvider = {
     resolve: () => null, prepareRootfs: async () => ({ rootfs }), removeRootfs: async () => undefined,
     rootfsUsage: async () => ({ bytes: 0, inodes: 0 }),
+    mountImageVolume: async () => { throw new Error('no image volumes here'); },
   };
   const db = openDatabase(join(base, 'keelson.db'));
   const service = new ContainerService({
