@@ -58,7 +58,7 @@ describe('image volumes', () => {
     expect(write.err).toContain('Read-only file system');
     const run = await env.exec(id, ['/data/run.sh']);
     expect(run.code).not.toBe(0);
-    expect(run.err).toMatch(/Permission denied/);
+    expect(run.err).toMatch(/permission denied/i);
     // The image can go while mounted: the container's lease keeps its layers.
     await env.daemon.client.image.call('RemoveImage', { image: { image: dataImage } });
     expect((await env.exec(id, ['cat', '/data/models/weights.bin'])).out).toBe('w1');
