@@ -24,6 +24,7 @@ export function defaultConfig(): Config {
     },
     conmon: { path: 'conmon' },
     criu: { path: 'criu' },
+    cdi: { spec_dirs: ['/etc/cdi', '/var/run/cdi'] },
     cni: {
       conf_dir: '/etc/cni/net.d',
       bin_dirs: ['/opt/cni/bin', '/usr/lib/cni'],

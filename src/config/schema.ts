@@ -23,6 +23,8 @@ export interface Config {
   conmon: { path: string };
   /** CRIU, which checkpoints run through (runc calls it); a name is looked up on PATH. */
   criu: { path: string };
+  /** CDI spec dirs, lowest priority first (a later dir's device wins). */
+  cdi: { spec_dirs: string[] };
   cni: {
     conf_dir: string;
     bin_dirs: string[];
@@ -164,6 +166,11 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { path: nonEmpty },
+    },
+    cdi: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { spec_dirs: { type: 'array', items: absolutePath } },
     },
     cni: {
       type: 'object',

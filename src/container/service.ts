@@ -15,6 +15,7 @@ import { ContainerEvents, type ContainerEventType } from './events.js';
 import { msToNs, nowNs } from '../time.js';
 import { apparmorEnabled, daemonCapabilities, daemonOomScoreAdj, resolveDevices, resolveUserInRootfs } from './host-inputs.js';
 import { resolveLogPath } from './logs.js';
+import { DEFAULT_CDI_SPEC_DIRS, resolveCdiDevices } from './cdi.js';
 import type { RuntimeRegistry } from '../runtime/registry.js';
 import type { OciRuntime } from '../runtime/runtime.js';
 import { buildSpec } from './oci-spec/build.js';
@@ -38,6 +39,8 @@ export interface ContainerServiceOptions {
   /** 0: no pids limit. */
   pidsLimit?: number;
   logSizeMax?: number;
+  /** Where CDI specs are read from (default /etc/cdi, /var/run/cdi). */
+  cdiSpecDirs?: readonly string[];
 }
 
 const KILL_WAIT_MS = 10_000;
@@ -189,7 +192,8 @@ export class ContainerService extends ContainerQueries {
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
       undo.push(() => this.opts.images.removeRootfs(id));
       const { rootfs } = await this.opts.images.prepareRootfs(id, image.id);
-      const mounts = await this.imageVolumes(id, request.mounts);
+      const cdi = await resolveCdiDevices(request.cdiDevices ?? [], this.opts.cdiSpecDirs ?? DEFAULT_CDI_SPEC_DIRS);
+      const mounts = [...(await this.imageVolumes(id, request.mounts)), ...cdi.mounts];
       const user = await resolveUserInRootfs(rootfs, request, image.config.User);
       const sec = request.security;
       if (sec.apparmor.type === 'Localhost' && !apparmorEnabled()) {
@@ -198,8 +202,8 @@ export class ContainerService extends ContainerQueries {
       const apparmorProfile = apparmorEnabled() && !sec.privileged && sec.apparmor.type === 'Localhost'
         ? (sec.apparmor.localhostRef ?? '').replace(/^localhost\//, '') : null;
       const built = buildSpec({
-        id, request: { ...request, mounts }, image: image.config, sandbox, rootfs, user,
-        devices: await resolveDevices(request.devices),
+        id, request: { ...request, mounts, envs: [...request.envs, ...cdi.env] }, image: image.config, sandbox, rootfs, user,
+        devices: await resolveDevices([...request.devices, ...cdi.devices]),
         seccomp: await seccompFor(sec.seccomp, sec.privileged),
         apparmorProfile,
         oomScoreFloor: await daemonOomScoreAdj(),

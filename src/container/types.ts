@@ -55,6 +55,8 @@ export interface ContainerRequest {
   envs: KeyValuePair[];
   mounts: MountRequest[];
   devices: DeviceRequest[];
+  /** CDI devices by qualified name (vendor.com/class=name); see cdi.ts. */
+  cdiDevices?: string[] | undefined;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** Relative to the sandbox's log directory. */

@@ -86,6 +86,7 @@ export function toContainerRequest(config: ContainerConfig | null | undefined): 
       };
     }),
     devices: (config.devices ?? []).map((d) => ({ containerPath: d.container_path ?? '', hostPath: d.host_path ?? '', permissions: d.permissions ?? '' })),
+    cdiDevices: (config.CDI_devices ?? []).map((d) => d.name ?? ''),
     labels: config.labels ?? {}, annotations: config.annotations ?? {},
     logPath: config.log_path ?? '', stdin: config.stdin ?? false, stdinOnce: config.stdin_once ?? false, tty: config.tty ?? false,
     resources: toResourceRequest(config.linux?.resources),

@@ -83,6 +83,7 @@ export async function startContainerService(opts: {
     cgroupLayout: opts.cgroupLayout,
     pidsLimit: config.containers.pids_limit,
     logSizeMax: config.containers.log_size_max,
+    cdiSpecDirs: config.cdi.spec_dirs,
   });
   await service.init();
   return service;
