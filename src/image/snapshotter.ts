@@ -7,7 +7,7 @@ import { renameSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError } from '../errors.js';
-import { mountOverlay, umount, NativeError } from '../native.js';
+import { mount, mountOverlay, umount, NativeError } from '../native.js';
 import type { Logger } from '../logger.js';
 import type { ImageStore } from './image-store.js';
 import { TreeRemover } from './tree-removal.js';
@@ -147,7 +147,10 @@ export class Snapshotter {
     const target = join(this.containerDir(containerId), 'image-volumes', String(index));
     this.store.putLease(`${containerId}#iv${index}`, imageId, image.chainIds);
     await mkdir(target, { recursive: true, mode: 0o755 });
-    await mountOverlay(target, { lower: image.chainIds.map((c) => this.layerFs(c)).reverse() }, { flags: ['ro', 'nosuid', 'nodev'] });
+    const lower = image.chainIds.map((c) => this.layerFs(c)).reverse();
+    // overlayfs wants two lower layers when it has no upper one: a one-layer image is a ro bind.
+    if (lower.length === 1) await mount(lower[0] as string, target, null, ['bind', 'ro', 'nosuid', 'nodev']);
+    else await mountOverlay(target, { lower }, { flags: ['ro', 'nosuid', 'nodev'] });
     return target;
   }
 

@@ -169,6 +169,7 @@ const volume = obj(
       ['driver'],
     ),
     persistentVolumeClaim: obj({ claimName: { type: 'string', minLength: 1 }, readOnly: bool }, ['claimName']),
+    image: obj({ reference: { type: 'string', minLength: 1 }, pullPolicy: { enum: ['Always', 'IfNotPresent', 'Never'] } }, ['reference']),
     downwardAPI: obj({ items: downwardFiles, defaultMode: int }),
     projected: obj({
       sources: list(obj({

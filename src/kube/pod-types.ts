@@ -112,6 +112,8 @@ export interface VolumeSpec {
   };
   /** A keelson named volume (`keelson volume create`), by name. */
   persistentVolumeClaim?: { claimName: string; readOnly?: boolean };
+  /** An OCI image's filesystem, read-only (KEP-4639). */
+  image?: { reference: string; pullPolicy?: 'Always' | 'IfNotPresent' | 'Never' };
   downwardAPI?: { items?: DownwardAPIFile[]; defaultMode?: number };
   projected?: { sources?: ProjectedSource[]; defaultMode?: number };
 }

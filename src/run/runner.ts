@@ -80,13 +80,18 @@ function sleep(ms: number, signal?: AbortSignal, what = ''): Promise<void> {
 
 async function ensureImages(client: CriClient, pod: Pod, opts: RunOptions): Promise<void> {
   const done = new Set<string>();
-  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+  // Image volumes are pulled by their own pullPolicy, as kubelet does before the containers.
+  const imageVolumes = (pod.spec.volumes ?? []).flatMap((v) => (v.image
+    ? [{ what: `volume ${v.name}`, image: v.image.reference, imagePullPolicy: v.image.pullPolicy }] : []));
+  const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
+    .map((c) => ({ what: `container ${c.name}`, image: c.image, imagePullPolicy: c.imagePullPolicy }));
+  for (const c of [...imageVolumes, ...containers]) {
     const key = `${c.image} ${c.imagePullPolicy ?? ''}`;
     if (done.has(key)) continue;
     done.add(key);
     const present = (await client.image.call('ImageStatus', { image: { image: c.image } })).image;
     if (c.imagePullPolicy === 'Never') {
-      if (!present) throw new NotFoundError(`image ${c.image} (container ${c.name}) is not present and imagePullPolicy is Never: import it with \`keelson image import\` or pull it with \`keelson pull\``);
+      if (!present) throw new NotFoundError(`image ${c.image} (${c.what}) is not present and its pull policy is Never: import it with \`keelson image import\` or pull it with \`keelson pull\``);
       continue;
     }
     if (c.imagePullPolicy === 'Always' || !present) await opts.pull(c.image);

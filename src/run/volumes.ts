@@ -116,6 +116,8 @@ async function prepareOne(pod: Pod, v: VolumeSpec, i: number, base: string, src:
   const where = `spec.volumes[${i}]`;
   // Published by the daemon after the sandbox exists (csiVolumeRequests, runner.ts).
   if (v.csi || v.persistentVolumeClaim) return '';
+  // The runtime mounts an image volume itself (CRI Mount.image): nothing to make here.
+  if (v.image) return '';
   if (v.hostPath) {
     const path = v.hostPath.path;
     if (!isAbsolute(path)) throw new InvalidArgumentError(`${where}.hostPath.path "${path}" must be absolute`);
@@ -193,7 +195,7 @@ export async function prepareVolumes(pod: Pod, base: string, src: VolumeSources)
  * keelson does not know their driver's fsGroupPolicy, so they are left alone too.
  */
 function fsGroupWritable(v: VolumeSpec): boolean | undefined {
-  if (v.hostPath || v.csi || v.persistentVolumeClaim) return undefined;
+  if (v.hostPath || v.csi || v.persistentVolumeClaim || v.image) return undefined;
   return !(v.configMap || v.secret || v.downwardAPI || v.projected);
 }
 
@@ -272,6 +274,10 @@ export function mountsOf(c: ContainerSpec, volumes: PreparedVolumes, pod: Pod): 
     const readonly = m.readOnly === true || spec?.configMap !== undefined || spec?.secret !== undefined ||
       spec?.downwardAPI !== undefined || spec?.projected !== undefined ||
       spec?.csi?.readOnly === true || spec?.persistentVolumeClaim?.readOnly === true;
+    // An image volume: the runtime mounts the image (read-only, noexec), at subPath inside it.
+    if (spec?.image) {
+      return { container_path: m.mountPath, image: { image: spec.image.reference }, image_sub_path: m.subPath ? normalize(m.subPath) : '', readonly: true };
+    }
     return {
       container_path: m.mountPath,
       host_path: m.subPath ? join(host, normalize(m.subPath)) : host,

@@ -175,4 +175,29 @@ spec:
     );
     await ok('down', file);
   }, 120_000);
+  it('mounts an image volume (KEP-4639) read-only and noexec, whole and at a subPath', async () => {
+    const file = await manifest(`apiVersion: v1
+kind: Pod
+metadata:
+  name: image-volume
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1 # sleep as PID 1 ignores SIGTERM
+  containers:
+    - name: reader
+      image: ${IMAGE}
+      command: ["sh", "-c", "cat /site/index.html; ls /img/etc; touch /img/x 2>/dev/null || echo read-only; /img/bin/busybox true 2>/dev/null || echo noexec; echo END; sleep 3600"]
+      volumeMounts:
+        - { name: content, mountPath: /img }
+        - { name: content, mountPath: /site, subPath: www }
+  volumes:
+    - name: content
+      image:
+        reference: ${IMAGE}
+        pullPolicy: IfNotPresent
+`);
+    await ok('run', file);
+    expect(await logsUntil('image-volume')).toBe('Hello from a keelson pod!\ngroup\npasswd\nread-only\nnoexec\nEND\n');
+    await ok('down', file);
+  }, 120_000);
 });
