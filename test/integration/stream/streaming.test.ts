@@ -405,7 +405,7 @@ describe('CLI', () => {
     expect(r.code).toBe(4);
     const missing = await runCli(['exec', '--socket', daemon.socket, 'no-such-container', '--', 'true']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('no container named');
+    expect(missing.stderr).toContain('no pod or container named');
   });
 
   it('keelson port-forward serves a local port until stopped', async () => {
