@@ -145,12 +145,21 @@ function pullSteps(image: string, label: string): Step[] {
   ];
 }
 
+// Ctrl-C or SIGTERM ends the run at the next op boundary, so the cleanup below still runs.
+let interrupted: string | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (interrupted = signal));
+
+function checkInterrupted(): void {
+  if (interrupted) throw new Error(`interrupted by ${interrupted}`);
+}
+
 /** Runs each step on both sides back to back, the side going first swapped every sample. */
 async function interleave(b: Bench, sides: readonly [Side, Side], steps: Step[], samples: number, what: string): Promise<void> {
   for (let i = 0; i < samples; i++) {
     const order = i % 2 === 0 ? sides : ([sides[1], sides[0]] as const);
     for (const [op, run] of steps) {
       for (const side of order) {
+        checkInterrupted();
         const t = performance.now();
         try {
           await run(side);
@@ -164,21 +173,33 @@ async function interleave(b: Bench, sides: readonly [Side, Side], steps: Step[],
   }
 }
 
+// Waits for every call before failing, so no pod is still being made while cleanup lists them.
+function settledAll<T>(results: PromiseSettledResult<T>[], what: string): T[] {
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0) {
+    const first = failed[0]?.reason as Error;
+    throw new Error(`${what}: ${failed.length} failed, the first: ${first.message}`, { cause: first });
+  }
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}
+
 /** Starts `count` pods at once, wall time recorded; leaves them running and returns their ids. */
 async function startMany(b: Bench, side: Side, count: number, op: string | undefined): Promise<string[]> {
+  checkInterrupted();
   const t = performance.now();
-  const ids = await Promise.all(Array.from({ length: count }, () => b.startPod(side)));
+  const ids = settledAll(await Promise.allSettled(Array.from({ length: count }, () => b.startPod(side))), `starting ${count} pods on ${side.name}`);
   if (op) b.record(op, side.name, performance.now() - t);
   return ids;
 }
 
 async function removeMany(b: Bench, side: Side, ids: string[], op: string | undefined): Promise<void> {
   const t = performance.now();
-  await Promise.all(ids.map((id) => b.removePod(side, id)));
+  settledAll(await Promise.allSettled(ids.map((id) => b.removePod(side, id))), `removing ${ids.length} pods on ${side.name}`);
   if (op) b.record(op, side.name, performance.now() - t);
 }
 
 async function measureMemory(side: Side, pods: number): Promise<MemorySample> {
+  checkInterrupted();
   // Let the start-up's short-lived helpers (runc, CNI plugins) exit before reading /proc.
   await new Promise((r) => setTimeout(r, 2000));
   return { pods, runtime: side.name, ...(await treeMemory(side.daemonPid, side.monitorMarker)) };
@@ -201,7 +222,12 @@ async function main(): Promise<void> {
     const knet = benchNetwork('k', join(work, 'knet'), [130, 160]);
     const cnet = benchNetwork('c', join(work, 'cnet'), [100, 130]);
     nets.push(knet, cnet);
-    keelson = await startKeelson({ configToml: '' });
+    // Both daemons log at info: keelson's fixture default (debug) would tax keelson alone.
+    const kbase = join(work, 'keelson');
+    keelson = await startKeelson({
+      base: kbase,
+      args: ['--root', join(kbase, 'root'), '--state', join(kbase, 'state'), '--config', join(kbase, 'config.toml'), '--log-level', 'info'],
+    });
     await writeFile(join(keelson.cniConfDir, '10-bench.conflist'), JSON.stringify(knet.conflist, null, 2));
     containerd = await startContainerd({ registryHost: registry.host, sandboxImage: images.pause, conflist: cnet.conflist });
     const k: Side = { name: 'keelson', client: keelson.client, daemonPid: keelson.process.pid ?? -1, monitorMarker: keelson.state };
