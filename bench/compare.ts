@@ -245,10 +245,10 @@ async function main(): Promise<void> {
     await interleave(warm, sides, lifecycleSteps(warm), 1, 'warm-up');
 
     await interleave(b, sides, lifecycleSteps(b), opts.samples, 'pod and container lifecycle');
-    await interleave(b, sides, pullSteps(images.small, `small (${(images.smallBytes / 1e6).toFixed(1)} MB)`), opts.samples, 'small image');
+    await interleave(b, sides, pullSteps(images.small, `small (${(images.smallBytes / 1e6).toFixed(1)} MB gz)`), opts.samples, 'small image');
     if (images.large) {
       // Each pull moves ~300 MB per runtime: fewer samples keep the full run in minutes.
-      await interleave(b, sides, pullSteps(images.large, `large (${((images.largeBytes ?? 0) / 1e6).toFixed(0)} MB)`), Math.min(opts.samples, 5), 'large image');
+      await interleave(b, sides, pullSteps(images.large, `large (${((images.largeBytes ?? 0) / 1e6).toFixed(0)} MB gz)`), Math.min(opts.samples, 5), 'large image');
     }
 
     for (const side of sides) memory.push(await measureMemory(side, 0));
