@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 name=${1:?usage: bench/run.sh <bench> [args...]}
 shift
 scripts/setup.sh
+# The comparison bench runs Debian's containerd beside keelson; it is no test dependency.
+if [ "$name" = compare ] && ! dpkg-query -W -f='${Status}' containerd 2>/dev/null | grep -q 'install ok installed'; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends containerd >/dev/null \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends containerd >/dev/null; }
+fi
 npx --no-install tsc -p bench/tsconfig.json
 for d in dist reference native profiles; do ln -sfn "../$d" "dist-bench/$d"; done
 # The fixture CSI plugin is plain JS, not compiled: link it where its compiled helpers look.
