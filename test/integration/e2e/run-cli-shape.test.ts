@@ -85,6 +85,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${pod} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   containers:
     - name: talker
       image: ${IMAGE}
@@ -143,6 +144,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${pod} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   restartPolicy: Always
   containers:
     - name: app
@@ -169,6 +171,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${pod} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   containers: [{ name: app, image: ${IMAGE}, command: ["sh", "-c", "echo hello-${suffix}; exec sleep 3600"], volumeMounts: [{ name: scratch, mountPath: /scratch }] }]
   volumes: [{ name: scratch, emptyDir: {} }]
 `);
@@ -212,7 +215,7 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata: { name: other-${suffix}, namespace: elsewhere }
-spec: { containers: [{ name: app, image: ${IMAGE}, command: ["sleep", "3600"] }] }
+spec: { terminationGracePeriodSeconds: 1, containers: [{ name: app, image: ${IMAGE}, command: ["sleep", "3600"] }] }
 `);
     const refused = await cli('run', '-n', ns, other);
     expect(refused.code).toBe(1);

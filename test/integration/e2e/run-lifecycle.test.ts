@@ -83,6 +83,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${name} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   containers:
     - { name: app, image: ${IMAGE}, command: ["sleep", "3600"] }
 `;
@@ -158,6 +159,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   restartPolicy: Never
   initContainers:
     - { name: prep, image: ${IMAGE}, command: ["sh", "-c", "echo prep-broke; exit 2"] }
@@ -190,6 +192,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   initContainers:
     - { name: prep, image: ${IMAGE}, command: ["sh", "-c", "exit 1"], volumeMounts: [{ name: scratch, mountPath: /scratch }] }
   containers:
@@ -217,6 +220,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   restartPolicy: Never
   containers:
     - name: hog
@@ -242,6 +246,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   restartPolicy: Never
   containers:
     - { name: web, image: ${IMAGE}, command: ["sleep", "3600"] }
@@ -251,6 +256,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n}-bad }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   restartPolicy: Never
   containers:
     - { name: web, image: ${IMAGE}, command: ["sleep", "3600"] }
@@ -276,6 +282,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: ${n} }
 spec:
+  terminationGracePeriodSeconds: 1 # busybox sleep/sh as PID 1 ignore SIGTERM
   containers:
     - { name: app, image: ${IMAGE}, command: ["sh", "-c", "sleep 1; exit 1"] }
 `);
