@@ -38,7 +38,7 @@ interface PodRowJson {
 interface PsRowJson {
   id: string;
   status: string;
-  pod_sandbox_id: string;
+  podSandboxId: string;
   metadata: { name: string };
 }
 
@@ -179,7 +179,7 @@ spec:
     expect(row?.status).toBe('Init:Error');
     expect(row?.ready).toBe('0/1');
     const ps = JSON.parse(await ok('ps', '-a', '-o', 'json')) as PsRowJson[];
-    expect(ps.find((c) => c.pod_sandbox_id === row?.id && c.metadata.name === 'prep')?.status).toBe('Error (2)');
+    expect(ps.find((c) => c.podSandboxId === row?.id && c.metadata.name === 'prep')?.status).toBe('Error (2)');
 
     await ok('down', file);
     expect(await podNamed(name)).toBeUndefined();
@@ -235,7 +235,7 @@ spec:
     }, 30_000);
     expect(row.status).toBe('OOMKilled');
     const ps = JSON.parse(await ok('ps', '-a', '-o', 'json')) as PsRowJson[];
-    expect(ps.find((c) => c.pod_sandbox_id === row.id)?.status).toBe('OOMKilled (137)');
+    expect(ps.find((c) => c.podSandboxId === row.id)?.status).toBe('OOMKilled (137)');
     expect(await ok('ps', '-a', '--pod', name)).toContain('OOMKilled (137)');
     await ok('down', file);
   }, 60_000);
