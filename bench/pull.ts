@@ -4,7 +4,6 @@
 // `tar -xzf`) and containerd (`ctr images pull`) when it is installed.
 //   bench/run.sh pull [--runs N]
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,50 +12,12 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { startKeelson } from '../test/fixtures/daemon.js';
-import { buildImage, buildLayer, type BuiltImage, type LayerEntry } from '../test/fixtures/image-builder.js';
+import type { BuiltImage } from '../test/fixtures/image-builder.js';
+import { generateLargeImage } from './large-image.js';
 import { startRegistry, type Registry } from '../test/fixtures/registry.js';
 
 const MB = 1024 * 1024;
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 2) || 2;
-
-function randomFiles(prefix: string, count: number, size: number): LayerEntry[] {
-  return [{ type: 'dir', path: `${prefix}/` }, ...Array.from({ length: count }, (_, i): LayerEntry => ({ type: 'file', path: `${prefix}/f${i}`, content: randomBytes(size) }))];
-}
-
-function textFiles(prefix: string, count: number, size: number): LayerEntry[] {
-  const words = Array.from({ length: 4096 }, () => randomBytes(3 + Math.floor(Math.random() * 6)).toString('hex'));
-  const make = (): Buffer => {
-    const parts: string[] = [];
-    let n = 0;
-    while (n < size) {
-      const w = words[Math.floor(Math.random() * words.length)] as string;
-      parts.push(w);
-      n += w.length + 1;
-    }
-    return Buffer.from(parts.join(' ').slice(0, size));
-  };
-  return [{ type: 'dir', path: `${prefix}/` }, ...Array.from({ length: count }, (_, i): LayerEntry => ({ type: 'file', path: `${prefix}/t${i}.txt`, content: make() }))];
-}
-
-function smallFiles(prefix: string, dirs: number, perDir: number, size: number): LayerEntry[] {
-  const out: LayerEntry[] = [{ type: 'dir', path: `${prefix}/` }];
-  for (let d = 0; d < dirs; d++) {
-    out.push({ type: 'dir', path: `${prefix}/d${d}/` });
-    for (let f = 0; f < perDir; f++) out.push({ type: 'file', path: `${prefix}/d${d}/s${f}`, content: randomBytes(size / 2).toString('hex') });
-  }
-  return out;
-}
-
-async function generate(): Promise<BuiltImage> {
-  const layers = [
-    await buildLayer(randomFiles('random-a', 10, 10 * MB)),
-    await buildLayer(textFiles('text', 40, 2 * MB)),
-    await buildLayer(smallFiles('small', 200, 100, 2048)),
-    await buildLayer([...randomFiles('random-b', 4, 10 * MB), ...textFiles('mixed', 20, 2 * MB)]),
-    await buildLayer(randomFiles('random-c', 3, 10 * MB)),
-  ];
-  return buildImage({ base: false, layers });
-}
 
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
@@ -124,7 +85,7 @@ async function containerd(ref: string): Promise<number[] | null> {
 
 async function main(): Promise<void> {
   console.log('generating the image ...');
-  const image = await generate();
+  const image = await generateLargeImage();
   const compressed = image.layers.reduce((s, l) => s + l.size, 0);
   const uncompressed = image.layers.reduce((s, l) => s + l.tar.length, 0);
   const registry = await startRegistry();

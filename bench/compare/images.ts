@@ -2,10 +2,9 @@
 // pushed to the registry fixture: the containers' image, the pause image containerd's CRI needs
 // for sandboxes, a ~1 MB image to pull, and a generated ~300 MB one (as bench/pull does).
 import { randomBytes } from 'node:crypto';
-import { buildBaseLayer, buildImage, buildLayer, busyboxBaseEntries, type LayerEntry } from '../../test/fixtures/image-builder.js';
+import { buildBaseLayer, buildImage, busyboxBaseEntries, type LayerEntry } from '../../test/fixtures/image-builder.js';
+import { generateLargeImage } from '../large-image.js';
 import type { Registry } from '../../test/fixtures/registry.js';
-
-const MB = 1024 * 1024;
 
 export interface BenchImages {
   /** What the containers run (busybox). */
@@ -20,34 +19,6 @@ export interface BenchImages {
   largeBytes?: number;
 }
 
-function randomFiles(prefix: string, count: number, size: number): LayerEntry[] {
-  return [{ type: 'dir', path: `${prefix}/` }, ...Array.from({ length: count }, (_, i): LayerEntry => ({ type: 'file', path: `${prefix}/f${i}`, content: randomBytes(size) }))];
-}
-
-// Compressible text from a random vocabulary, like logs or sources.
-function textFiles(prefix: string, count: number, size: number): LayerEntry[] {
-  const words = Array.from({ length: 2048 }, () => randomBytes(2 + (randomBytes(1)[0] as number) % 5).toString('hex'));
-  const file = (): Buffer => {
-    const parts: string[] = [];
-    for (let n = 0; n < size; ) {
-      const w = words[Math.floor(Math.random() * words.length)] as string;
-      parts.push(w);
-      n += w.length + 1;
-    }
-    return Buffer.from(parts.join(' ').slice(0, size));
-  };
-  return [{ type: 'dir', path: `${prefix}/` }, ...Array.from({ length: count }, (_, i): LayerEntry => ({ type: 'file', path: `${prefix}/t${i}.txt`, content: file() }))];
-}
-
-function smallFiles(prefix: string, dirs: number, perDir: number, size: number): LayerEntry[] {
-  const out: LayerEntry[] = [{ type: 'dir', path: `${prefix}/` }];
-  for (let d = 0; d < dirs; d++) {
-    out.push({ type: 'dir', path: `${prefix}/d${d}/` });
-    for (let f = 0; f < perDir; f++) out.push({ type: 'file', path: `${prefix}/d${d}/s${f}`, content: randomBytes(size / 2).toString('hex') });
-  }
-  return out;
-}
-
 export async function pushBenchImages(registry: Registry, withLarge: boolean): Promise<BenchImages> {
   const ref = (repo: string): string => `${registry.host}/${repo}:v1`;
   const baseLayer = await buildBaseLayer();
@@ -59,16 +30,7 @@ export async function pushBenchImages(registry: Registry, withLarge: boolean): P
   await registry.push('bench/small', small, 'v1');
   const images: BenchImages = { run: ref('bench/busybox'), pause: ref('bench/pause'), small: ref('bench/small'), smallBytes: small.layers.reduce((s, l) => s + l.size, 0) };
   if (withLarge) {
-    const large = await buildImage({
-      base: false,
-      layers: [
-        await buildLayer(randomFiles('random-a', 10, 10 * MB)),
-        await buildLayer(textFiles('text', 40, 2 * MB)),
-        await buildLayer(smallFiles('small', 200, 100, 2048)),
-        await buildLayer([...randomFiles('random-b', 4, 10 * MB), ...textFiles('mixed', 20, 2 * MB)]),
-        await buildLayer(randomFiles('random-c', 3, 10 * MB)),
-      ],
-    });
+    const large = await generateLargeImage();
     await registry.push('bench/large', large, 'v1');
     images.large = ref('bench/large');
     images.largeBytes = large.layers.reduce((s, l) => s + l.size, 0);
