@@ -51,11 +51,11 @@ function resourceValue(pod: Pod, ref: NonNullable<DownwardAPIFile['resourceField
   return String(Math.ceil(have / div));
 }
 
-/** One downwardAPI file's contents; `where` names the item in errors. */
-export function downwardValue(pod: Pod, f: DownwardAPIFile, where: string, node: NodeCapacity = nodeCapacity()): string {
-  if (f.resourceFieldRef) return resourceValue(pod, f.resourceFieldRef, where, node);
-  const path = f.fieldRef?.fieldPath;
-  if (path === undefined) throw new InvalidArgumentError(`${where}: needs fieldRef or resourceFieldRef`);
+/**
+ * The pod metadata both the env (fieldRef) and downwardAPI volumes read: name, namespace, uid,
+ * one label or annotation by key; undefined for any other path.
+ */
+export function metadataField(pod: Pod, path: string): string | undefined {
   const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
   if (label) return pod.metadata.labels?.[label[1] ?? ''] ?? '';
   const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path);
@@ -64,6 +64,18 @@ export function downwardValue(pod: Pod, f: DownwardAPIFile, where: string, node:
     case 'metadata.name': return pod.metadata.name;
     case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
     case 'metadata.uid': return pod.metadata.uid ?? '';
+    default: return undefined;
+  }
+}
+
+/** One downwardAPI file's contents; `where` names the item in errors. */
+export function downwardValue(pod: Pod, f: DownwardAPIFile, where: string, node: NodeCapacity = nodeCapacity()): string {
+  if (f.resourceFieldRef) return resourceValue(pod, f.resourceFieldRef, where, node);
+  const path = f.fieldRef?.fieldPath;
+  if (path === undefined) throw new InvalidArgumentError(`${where}: needs fieldRef or resourceFieldRef`);
+  const meta = metadataField(pod, path);
+  if (meta !== undefined) return meta;
+  switch (path) {
     case 'metadata.labels': return formatMap(pod.metadata.labels);
     case 'metadata.annotations': return formatMap(pod.metadata.annotations);
     default: throw new InvalidArgumentError(`${where}.fieldRef.fieldPath "${path}" is not supported in a downwardAPI volume (metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations)`);

@@ -5,6 +5,7 @@ import type {
 } from '../cri/generated/cri-types.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ContainerSpec, Pod, SeccompProfile } from '../kube/pod-types.js';
+import { metadataField } from './downward.js';
 import { bytesOf, cpuMillis } from '../kube/quantity.js';
 import { expand, lookupIn } from './expansion.js';
 import { CONTAINER_KIND_LABEL, POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
@@ -95,14 +96,9 @@ export interface EnvSources {
 }
 
 function fieldValue(pod: Pod, path: string, src: EnvSources, where: string): string {
-  const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
-  if (label) return pod.metadata.labels?.[label[1] ?? ''] ?? '';
-  const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path);
-  if (annotation) return pod.metadata.annotations?.[annotation[1] ?? ''] ?? '';
+  const meta = metadataField(pod, path);
+  if (meta !== undefined) return meta;
   switch (path) {
-    case 'metadata.name': return pod.metadata.name;
-    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return pod.metadata.uid ?? '';
     case 'status.podIP': return src.podIP;
     case 'spec.nodeName': return src.nodeName;
     case 'status.hostIP': return '127.0.0.1';
