@@ -1,5 +1,6 @@
 // Domain errors. Services throw these; the CRI edge (src/cri/grpc-status.ts) is the one
-// place that turns a kind into a gRPC status code. Domain code never imports gRPC.
+// place that turns a kind into a gRPC status code. Domain code never imports gRPC
+// (test/unit/layering.test.ts).
 
 export type ErrorKind =
   | 'InvalidArgument'

@@ -3,7 +3,7 @@
 // name, then a unique id prefix, as containerd's truncated ids and crictl do. Several attempts
 // of one container are one match: the newest attempt is meant.
 
-import { NotFoundError } from './errors.js';
+import { InvalidArgumentError, NotFoundError } from './errors.js';
 
 export interface IdCandidate {
   /** The full id (64 hex digits; images may carry "sha256:"). */
@@ -13,6 +13,18 @@ export interface IdCandidate {
   /** Attempts of one object share a key (pod id + container name); the highest attempt wins. */
   attemptKey?: string;
   attempt?: number;
+}
+
+/**
+ * A ref that names several objects: InvalidArgument (the caller must give more of the id),
+ * the same in the daemon and the CLI. containerd answers such a prefix with an unmapped
+ * error (Unknown); NotFound would let an idempotent remove succeed without removing anything.
+ */
+export class AmbiguousIdError extends InvalidArgumentError {}
+
+/** The first digits of an id, as tables and messages show it (13, as crictl prints them). */
+export function shortId(id: string | null | undefined, length = 13): string {
+  return (id ?? '').slice(0, length);
 }
 
 /** The hex digits of an id, without an algorithm prefix: what a prefix is matched against. */
@@ -43,14 +55,14 @@ export function matchIds<T extends IdCandidate>(candidates: readonly T[], ref: s
 }
 
 /**
- * The one candidate ref names; NotFound when none does, and NotFound naming the matches
- * when several do (give more of the id).
+ * The one candidate ref names; NotFound when none does, and AmbiguousIdError naming the
+ * matches when several do (give more of the id).
  */
 export function findById<T extends IdCandidate>(candidates: readonly T[], ref: string, what: string,
   describe: (c: T) => string = (c) => hexOf(c.id).slice(0, 12)): T {
   const matches = matchIds(candidates, ref);
   if (matches.length === 1) return matches[0] as T;
   if (matches.length === 0) throw new NotFoundError(`${what} ${JSON.stringify(ref)} not found`);
-  throw new NotFoundError(`${what} ${JSON.stringify(ref)} is ambiguous: it matches ${matches.length} (${matches.map(describe).join(', ')}); give more of the id`);
+  throw new AmbiguousIdError(`${what} ${JSON.stringify(ref)} is ambiguous: it matches ${matches.length} (${matches.map(describe).join(', ')}); give more of the id`);
 }
 

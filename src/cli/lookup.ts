@@ -4,10 +4,9 @@
 // the pods of one namespace, as kubectl's.
 import type { CriClient } from '../client/cri.js';
 import type { Container, PodSandbox } from '../cri/generated/cri-types.js';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import { matchIds, type IdCandidate } from '../id-index.js';
+import { NotFoundError } from '../errors.js';
+import { AmbiguousIdError, matchIds, shortId, type IdCandidate } from '../id-index.js';
 import { CONTAINER_KIND_LABEL, POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
-import { shortId } from './output.js';
 
 /** Where a lookup looks: all pods, or those of one namespace. */
 export interface Scope {
@@ -18,7 +17,7 @@ function pick<T>(what: string, ref: string, matches: T[], describe: (t: T) => st
   if (matches.length === 1) return matches[0] as T;
   const where = scope.namespace !== undefined ? ` in namespace "${scope.namespace}"` : '';
   if (matches.length === 0) throw new NotFoundError(`no ${what} named or with an id starting "${ref}"${where}`);
-  throw new InvalidArgumentError(`"${ref}" matches ${matches.length} ${what}s (${matches.map(describe).join(', ')}): give more of the id, namespace/name or -n`);
+  throw new AmbiguousIdError(`"${ref}" matches ${matches.length} ${what}s (${matches.map(describe).join(', ')}): give more of the id, namespace/name or -n`);
 }
 
 const podLabel = (p: PodSandbox): string => `${p.metadata?.namespace ?? ''}/${p.metadata?.name ?? ''}`;

@@ -53,7 +53,4 @@ export function ageOf(createdNs: string | number | null | undefined, now = Date.
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** An id cut short for people: 13 characters, as crictl prints them (12 where keelson always printed 12). */
-export function shortId(id: string | null | undefined, length = 13): string {
-  return (id ?? '').slice(0, length);
-}
+export { shortId } from '../id-index.js';

@@ -84,3 +84,8 @@ export function connectCri(socketPath: string): CriClient {
     },
   };
 }
+
+/** Whether a call failed with NOT_FOUND (so callers outside src/client need not know gRPC codes). */
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === grpc.status.NOT_FOUND;
+}

@@ -17,7 +17,8 @@ import { FailedPreconditionError, InvalidArgumentError, messageOf } from '../err
 import type { Logger } from '../logger.js';
 import type { Criu } from '../runtime/criu.js';
 import type { RuntimeRegistry } from '../runtime/registry.js';
-import { RuncCli } from '../runtime/runc.js';
+import type { RuncCli } from '../runtime/runc.js';
+import { shortId } from '../id-index.js';
 import { nsToMs } from '../time.js';
 import { writeArchive, writeRootfsDiff } from './checkpoint-archive.js';
 import type { ContainerService } from './service.js';
@@ -147,9 +148,8 @@ export class Checkpointer {
   }
 
   #runc(handler: string): RuncCli {
-    const binary = this.opts.runtimes.opts.handlers[handler];
-    if (!binary) throw new FailedPreconditionError(`runtime handler "${handler}" is not configured`);
-    return new RuncCli(binary, this.opts.runtimes.runtimeRoot(handler), this.opts.runtimes.scratchDir);
+    if (!this.opts.runtimes.has(handler)) throw new FailedPreconditionError(`runtime handler "${handler}" is not configured`);
+    return this.opts.runtimes.cli(handler);
   }
 }
 
@@ -158,7 +158,7 @@ function archiveNames(records: ContainerRecord[]): Map<string, string> {
   const names = new Map<string, string>();
   for (const r of records) {
     const shared = records.filter((o) => o.name === r.name).length > 1;
-    names.set(r.id, shared ? `${r.name}-${r.id.slice(0, 12)}.tar` : `${r.name}.tar`);
+    names.set(r.id, shared ? `${r.name}-${shortId(r.id, 12)}.tar` : `${r.name}.tar`);
   }
   return names;
 }

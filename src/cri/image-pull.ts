@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { PullImageRequest, PullImageResponse } from './generated/cri-types.js';
 
 /**
- * `handlers` lists the configured runtime handlers. A pull for a runtime handler (RuntimeClass
+ * `handlers` lists the usable runtime handlers (the registry's). A pull for a runtime handler (RuntimeClass
  * with per-handler pulls) must name one of them, as containerd refuses an unknown one; every
  * handler shares keelson's one image store, so a known handler pulls into it.
  */
@@ -13,7 +13,7 @@ export function imagePull(images: ImageService, handlers: () => string[] = () =>
     if (ref === '') throw new InvalidArgumentError('PullImage: image.image is required');
     const handler = request.image?.runtime_handler ?? '';
     if (handler !== '' && !handlers().includes(handler)) {
-      throw new InvalidArgumentError(`PullImage: image.runtime_handler ${JSON.stringify(handler)} is not configured (configured: ${handlers().join(', ')})`);
+      throw new InvalidArgumentError(`PullImage: image.runtime_handler ${JSON.stringify(handler)} is not configured or its binary is missing (usable: ${handlers().join(', ')})`);
     }
     const image = await images.pull(ref, request.auth);
     return { image_ref: image.id };

@@ -56,7 +56,7 @@ export async function startDaemon(config: Config, log: Logger): Promise<RunningD
     const runtimes = runtimeRegistryFromConfig(config, log);
     await runtimes.init();
     const { cni, sandboxes } = await startSandboxService(config, db, cgroupDriver, runtimes, log);
-    const node = nodeInfo(config, cgroupDriver, cgroupHost, cni);
+    const node = nodeInfo(config, cgroupDriver, cgroupHost, cni, runtimes);
     const images = await createImageService(config, db, log);
     const containers = await startContainerService({ config, db, log, cgroupLayout: cgroupHost.layout, runtimes, images, sandboxes });
 

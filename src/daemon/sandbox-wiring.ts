@@ -44,7 +44,8 @@ export async function startSandboxService(config: Config, db: Db, cgroupDriver: 
     cgroupDriver,
     cgroupMounts: readCgroupMounts(),
     defaultHandler: config.runtime.default_handler,
-    handlers: () => Object.keys(config.runtime.handlers),
+    // The registry's handlers: a configured one whose binary is missing is refused up front.
+    handlers: () => runtimes.names(),
     shmSizeBytes: config.sandbox.shm_size_bytes,
     commandTimeoutMs: 10_000,
     log,

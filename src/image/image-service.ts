@@ -119,6 +119,8 @@ export class ImageService {
     if (prefix) {
       const matches = matchIds(this.store.idsWithPrefix(prefix).map((id) => ({ id })), prefix);
       if (matches.length === 1) return this.store.get((matches[0] as { id: string }).id);
+      // Several matches read as "not here", not as an error: every short hex prefix is also a
+      // valid image name ("cafe"), and kubelet's ImageStatus before a pull must not fail on it.
     }
     return null;
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { CriClient } from '../client/cri.js';
 import type { PodSandbox } from '../cri/generated/cri-types.js';
 import { AlreadyExistsError } from '../errors.js';
+import { shortId } from '../id-index.js';
 import type { FileLock } from '../native.js';
 import { POD_SPEC_ANNOTATION } from '../supervisor/annotations.js';
 
@@ -41,7 +42,7 @@ export async function existingPods(client: CriClient, namespace: string, name: s
 }
 
 export function alreadyExists(p: PodSandbox, namespace: string, name: string): AlreadyExistsError {
-  const id = (p.id ?? '').slice(0, 12);
+  const id = shortId(p.id, 12);
   const state = STATES[p.state ?? ''] ?? p.state ?? 'unknown';
   return new AlreadyExistsError(`pod ${namespace}/${name} already exists (id ${id}, ${state}): remove it with \`keelson down FILE\` or \`keelson rm ${namespace === 'default' ? name : `${namespace}/${name}`}\`, or run with --replace`);
 }

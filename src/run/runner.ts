@@ -3,13 +3,13 @@
 // containers. A failure undoes the pod, except a failed init container: that pod is kept with its
 // logs (status Init:Error, as kubelet keeps it) until `down`/`rm`. Restarts and probes after that are the daemon's
 // supervisor's (src/supervisor/), which finds the pod by its POD_SPEC_ANNOTATION.
-import { status as grpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { CriClient } from '../client/cri.js';
+import { isNotFound, type CriClient } from '../client/cri.js';
 import { FailedPreconditionError, NotFoundError } from '../errors.js';
+import { shortId } from '../id-index.js';
 import { alreadyExists, existingPods, lockPodName } from './pod-guard.js';
 import { INIT_FINAL_ANNOTATION } from '../supervisor/annotations.js';
 import type { ContainerSpec, Pod } from '../kube/pod-types.js';
@@ -141,7 +141,7 @@ export async function runPod(client: CriClient, manifestPod: Pod, opts: RunOptio
     for (const old of await existingPods(client, namespace, manifestPod.metadata.name)) {
       if (!opts.replace) throw alreadyExists(old, namespace, manifestPod.metadata.name);
       await removePod(client, old.id ?? '');
-      opts.say(`replaced: removed pod ${namespace}/${manifestPod.metadata.name} (${(old.id ?? '').slice(0, 12)})`);
+      opts.say(`replaced: removed pod ${namespace}/${manifestPod.metadata.name} (${shortId(old.id, 12)})`);
     }
     return await runLockedPod(client, manifestPod, opts);
   } finally {
@@ -213,7 +213,7 @@ export async function removePod(client: CriClient, podId: string): Promise<void>
   const status = (await client.runtime.call('PodSandboxStatus', { pod_sandbox_id: podId }).catch(() => ({ status: null }))).status;
   // A pod removed meanwhile answers NotFound to Stop; Remove then has nothing left to do.
   await client.runtime.call('StopPodSandbox', { pod_sandbox_id: podId }).catch((err: unknown) => {
-    if ((err as { code?: number }).code !== grpcStatus.NOT_FOUND) throw err;
+    if (!isNotFound(err)) throw err;
   });
   await client.runtime.call('RemovePodSandbox', { pod_sandbox_id: podId });
   const dir = status?.annotations?.[VOLUME_DIR_ANNOTATION];

@@ -1,6 +1,6 @@
 // A volumeMount's subPath on the host, as kubelet makes it: resolved inside its volume
 // component by component (an openat2 RESOLVE_BENEATH-like walk, in userspace as
-// src/container/spec/rootfs-file.ts does), missing directories created with the volume's own
+// src/container/oci-spec/rootfs-file.ts does), missing directories created with the volume's own
 // mode, and refused when a component is a symlink that leads out of the volume (a container
 // that shares the volume could otherwise point a later container's mount at /etc:
 // CVE-2017-1002101). Symlinks that stay inside the volume are followed, as kubelet follows them.

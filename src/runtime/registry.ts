@@ -25,12 +25,13 @@ export interface RuntimeRegistryOptions {
 }
 
 export class RuntimeRegistry {
-  readonly #runtimes = new Map<string, Record<RuntimeUse, OciRuntime>>();
+  readonly #runtimes = new Map<string, Record<RuntimeUse, OciRuntime> & { cli: RuncCli }>();
 
   constructor(readonly opts: RuntimeRegistryOptions) {
     for (const [name, binary] of Object.entries(opts.handlers)) {
       const runc = new RuncCli(binary, this.runtimeRoot(name), this.scratchDir);
       this.#runtimes.set(name, {
+        cli: runc,
         containers: new ConmonRuntime(opts.conmonPath, runc, this.exitDir('containers')),
         infra: new ConmonRuntime(opts.conmonPath, runc, this.exitDir('infra')),
       });
@@ -65,6 +66,13 @@ export class RuntimeRegistry {
     const runtimes = this.#runtimes.get(handler);
     if (!runtimes) throw new InvalidArgumentError(`runtime handler "${handler}" is not configured`);
     return runtimes[use];
+  }
+
+  /** The OCI runtime CLI of a handler, for what conmon does not drive (checkpoint); InvalidArgument like runtime(). */
+  cli(handler: string): RuncCli {
+    const runtimes = this.#runtimes.get(handler);
+    if (!runtimes) throw new InvalidArgumentError(`runtime handler "${handler}" is not configured`);
+    return runtimes.cli;
   }
 
   /** All drivers for one use (for sweeping leftovers of every handler). */

@@ -24,10 +24,3 @@ export function runtimeCondition(config: Config): Condition {
   }
   return { ready: true, reason: '', message: '' };
 }
-
-/** Handlers whose binary can be run, in config order. */
-export function availableHandlers(config: Config): string[] {
-  return Object.entries(config.runtime.handlers)
-    .filter(([, h]) => findExecutable(h.path) !== null)
-    .map(([name]) => name);
-}

@@ -73,7 +73,7 @@ export function checkSandboxSpec(spec: SandboxSpec, handlers: readonly string[],
   checkPodResources(spec.resources);
   bandwidthOf(spec.annotations);
   if (spec.runtimeHandler !== '' && !handlers.includes(spec.runtimeHandler)) {
-    throw new InvalidArgumentError(`runtime_handler ${JSON.stringify(spec.runtimeHandler)} is not configured (configured: ${handlers.join(', ')})`);
+    throw new InvalidArgumentError(`runtime_handler ${JSON.stringify(spec.runtimeHandler)} is not configured or its binary is missing (usable: ${handlers.join(', ')})`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findById, matchIds } from '../../src/id-index.js';
+import { InvalidArgumentError } from '../../src/errors.js';
+import { AmbiguousIdError, findById, matchIds, shortId } from '../../src/id-index.js';
 
 const a = 'a'.repeat(64);
 const ab = `ab${'0'.repeat(62)}`;
@@ -29,5 +30,19 @@ describe('the id index', () => {
     expect(findById([img], 'ddd', 'image')).toBe(img);
     expect(findById([img], 'sha256:ddd', 'image')).toBe(img);
     expect(findById([img], 'd'.repeat(64), 'image')).toBe(img);
+  });
+
+  it('answers an ambiguous ref with AmbiguousIdError (InvalidArgument), not NotFound', () => {
+    const err = (() => { try { findById([{ id: a }, { id: ab }], 'a', 'container'); } catch (e) { return e; } return null; })();
+    expect(err).toBeInstanceOf(AmbiguousIdError);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as AmbiguousIdError).kind).toBe('InvalidArgument');
+    expect((err as Error).message).toContain(`${'a'.repeat(12)}, ab${'0'.repeat(10)}`);
+  });
+
+  it('cuts ids short the same way everywhere', () => {
+    expect(shortId(a)).toBe('a'.repeat(13));
+    expect(shortId(a, 12)).toBe('a'.repeat(12));
+    expect(shortId(undefined)).toBe('');
   });
 });

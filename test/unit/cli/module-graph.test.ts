@@ -4,16 +4,12 @@
 // allows one edge into the daemon: `serve`'s lazy import of ./serve.js. One more lazy edge is
 // allowed to the native addon alone: `keelson run` mounts a Memory emptyDir itself (tmpfs, on
 // the host, before the pod starts) and `keelson rm`/`down` unmount it.
-//
-// The scanner reads imports the way tsc emits them, conservatively: `import type`,
-// `export type ... from` and imports whose every specifier is `type X` are erased and not
-// followed; any other import is followed even if its bindings happen to be used as types only.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The scanner is test/unit/fixtures/import-graph.ts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, erased, importsOf, resolveSpecifier, sourcesUnder, walk, type Edge } from '../fixtures/import-graph.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const ENTRY = 'src/cli/main.ts';
 
 /** Modules only the daemon may load (a path ending in / is a whole folder). */
@@ -40,80 +36,15 @@ const ALLOWED_LEAVES = [
   { from: 'src/run/pod-guard.ts', to: 'src/native.ts', lazy: true },
 ];
 
-interface Edge {
-  to: string;
-  lazy: boolean;
-}
-
 function isDaemonOnly(module: string): boolean {
   if (SHARED_EXCEPTIONS.includes(module)) return false;
   return DAEMON_ONLY.some((p) => (p.endsWith('/') ? module.startsWith(p) : module === p));
-}
-
-const STATIC_FROM =
-  /^[ \t]*(import|export)\s+(type\s+)?((?:[\w$]+\s*,\s*)?(?:\{[^}]*\}|\*(?:\s+as\s+[\w$]+)?|[\w$]+))\s+from\s+['"]([^'"]+)['"]/gm;
-const SIDE_EFFECT = /^[ \t]*import\s+['"]([^'"]+)['"]/gm;
-const LAZY = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
-
-/** Whether tsc erases this import or export clause (nothing of it survives at run time). */
-function erased(typeKeyword: string | undefined, clause: string): boolean {
-  if (typeKeyword) return true;
-  const braces = /^\{([^}]*)\}$/.exec(clause.trim());
-  if (!braces) return false;
-  const names = braces[1]!.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  return names.length > 0 && names.every((n) => /^type\s/.test(n));
-}
-
-/** A relative specifier from `from` as a path under the repo (`.js` written, `.ts` on disk). */
-function resolveSpecifier(from: string, specifier: string): string | undefined {
-  if (!specifier.startsWith('.')) return undefined; // a package or node: builtin
-  const target = relative(ROOT, resolve(ROOT, dirname(from), specifier));
-  const candidates = target.endsWith('.js') ? [target.replace(/\.js$/, '.ts'), target] : [target, `${target}.ts`, join(target, 'index.ts')];
-  const found = candidates.find((c) => existsSync(join(ROOT, c)));
-  // Generated types (src/*/generated/, built by `npm run build:ts`) import nothing: a leaf.
-  if (!found && target.includes('/generated/')) return candidates[0];
-  if (!found) throw new Error(`${from}: cannot resolve ${specifier}`);
-  return found;
-}
-
-function importsOf(module: string): Edge[] {
-  if (!module.endsWith('.ts') || module.includes('/generated/')) return []; // JSON and generated types import nothing
-  const text = readFileSync(join(ROOT, module), 'utf8');
-  const edges: Edge[] = [];
-  const add = (specifier: string, lazy: boolean): void => {
-    const to = resolveSpecifier(module, specifier);
-    if (to) edges.push({ to, lazy });
-  };
-  for (const m of text.matchAll(STATIC_FROM)) if (!erased(m[2], m[3]!)) add(m[4]!, false);
-  for (const m of text.matchAll(SIDE_EFFECT)) add(m[1]!, false);
-  for (const m of text.matchAll(LAZY)) add(m[1]!, true);
-  return edges;
-}
-
-/** Every module reachable from `entry`, with the chain that first reached it. */
-function walk(entry: string, skip: (from: string, edge: Edge) => boolean): Map<string, string[]> {
-  const chains = new Map<string, string[]>([[entry, [entry]]]);
-  const queue = [entry];
-  for (let module = queue.shift(); module !== undefined; module = queue.shift()) {
-    for (const edge of importsOf(module)) {
-      if (skip(module, edge) || chains.has(edge.to)) continue;
-      chains.set(edge.to, [...chains.get(module)!, `${edge.lazy ? '(lazy) ' : ''}${edge.to}`]);
-      queue.push(edge.to);
-    }
-  }
-  return chains;
 }
 
 const isAllowedEdge = (from: string, edge: Edge): boolean =>
   from === ALLOWED_EDGE.from && edge.to === ALLOWED_EDGE.to && edge.lazy === ALLOWED_EDGE.lazy;
 const isAllowedLeaf = (from: string, edge: Edge): boolean =>
   ALLOWED_LEAVES.some((a) => a.from === from && a.to === edge.to && a.lazy === edge.lazy);
-
-function sourcesUnder(dir: string): string[] {
-  return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(dir, f));
-}
 
 describe('the CLI module graph', () => {
   it('reads static, side-effect and lazy imports, and knows erased ones', () => {
