@@ -5,7 +5,7 @@
 // error, as one JSON message on the sync pipe (fd 3, named by _OCI_SYNCPIPE).
 
 import { spawn } from 'node:child_process';
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeelsonError, messageOf } from '../errors.js';
@@ -19,6 +19,8 @@ const CREATE_TIMEOUT_MS = 60_000;
 const CTL_REOPEN_LOG = 2;
 
 export class ConmonRuntime implements OciRuntime {
+  /** conmon pids by state dir, of monitors seen alive (saves reading the pid file per status). */
+  readonly #monitorPids = new Map<string, number>();
   /** `exitDir` is shared by all containers: conmon writes <exitDir>/<id> holding the exit code. */
   constructor(private readonly conmonPath: string, private readonly runc: RuncCli, readonly exitDir: string) {}
 
@@ -87,6 +89,9 @@ export class ConmonRuntime implements OciRuntime {
 
   async readExit(id: string, stateDir: string): Promise<ExitRecord | null> {
     const file = join(this.exitDir, id);
+    // Most calls (every status of a running container) find no exit file: answer that from
+    // one stat in this thread, not a round trip through the thread pool.
+    if (!existsSync(file)) return null;
     let text: string;
     let exitedAt: Date;
     try {
@@ -121,14 +126,20 @@ export class ConmonRuntime implements OciRuntime {
   }
 
   async monitorAlive(stateDir: string): Promise<boolean> {
-    const pid = await readPid(join(stateDir, 'conmon.pid'));
+    const pid = this.#monitorPids.get(stateDir) ?? await readPid(join(stateDir, 'conmon.pid'));
     if (!pid) return false;
     try {
       // "<pid> (<comm>) <state> ...": a zombie conmon (waiting for init to reap it) is gone.
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // Read in this thread: a procfs read is microseconds, the thread pool hop is not.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const match = /^\d+ \((.*)\) (\S)/.exec(stat);
-      return match?.[1] === 'conmon' && match[2] !== 'Z';
+      const alive = match?.[1] === 'conmon' && match[2] !== 'Z';
+      // A monitor's pid never changes while it lives; once it is gone the pid may be reused.
+      if (alive) this.#monitorPids.set(stateDir, pid);
+      else this.#monitorPids.delete(stateDir);
+      return alive;
     } catch {
+      this.#monitorPids.delete(stateDir);
       return false;
     }
   }
