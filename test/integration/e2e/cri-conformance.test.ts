@@ -11,6 +11,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerConfig, LinuxContainerSecurityContext, PodSandboxConfig } from '../../../src/cri/generated/cri-types.js';
 import { grpcError } from '../../fixtures/grpc.js';
+import { buildSyscallProbe } from '../../fixtures/syscall-probe.js';
 import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
 import { entries } from '../../fixtures/sandbox.js';
 
@@ -179,9 +180,6 @@ describe('seccomp: no profile is unconfined, RuntimeDefault is a filter (item 6)
 });
 
 describe('RuntimeDefault honours added capabilities (item 7)', () => {
-  // Only CAP_SYS_ADMIN is exercised. CAP_SYS_TIME would need settimeofday/clock_settime,
-  // which would change the host clock (time is not namespaced), and busybox has no applet
-  // that calls ptrace (no strace/gdb), so CAP_SYS_PTRACE has no safe probe here.
   it('allows unshare and mount with SYS_ADMIN and refuses them without', async () => {
     await withPod(async (pod) => {
       const rd = { profile_type: 'RuntimeDefault' as const };
@@ -200,6 +198,65 @@ describe('RuntimeDefault honours added capabilities (item 7)', () => {
       expect(refused.code).not.toBe(0);
       const refusedMount = await env.exec(without, ['sh', '-c', 'mkdir -p /mnt/t && mount -t tmpfs none /mnt/t']);
       expect(refusedMount.code).not.toBe(0);
+    });
+  });
+});
+
+describe('RuntimeDefault honours SYS_TIME and SYS_PTRACE (issue 13)', () => {
+  // busybox calls neither clock_settime nor ptrace, so a small static C probe
+  // (test/fixtures/syscall-probe) is bound into the containers. clock_settime on
+  // CLOCK_MONOTONIC is EINVAL in the kernel whatever the capabilities (that clock cannot be
+  // set), so the host clock is never touched and an EPERM can only be the seccomp filter's.
+  const rd = { profile_type: 'RuntimeDefault' as const };
+  let probeDir: string;
+
+  beforeAll(async () => {
+    probeDir = await mkdtemp(join(tmpdir(), 'keelson-probe-'));
+    await buildSyscallProbe(probeDir);
+  });
+  afterAll(async () => {
+    if (probeDir) await rm(probeDir, { recursive: true, force: true });
+  });
+
+  function probed(name: string, sc: LinuxContainerSecurityContext): ContainerConfig {
+    return env.container(name, sleeper, {
+      linux: { security_context: sc },
+      mounts: [{ container_path: '/probe', host_path: probeDir, readonly: true }],
+    });
+  }
+
+  async function probe(id: string, what: string): Promise<string> {
+    const r = await env.exec(id, ['/probe/probe', what]);
+    expect(r.code, `probe ${what}: ${r.err}`).toBe(0);
+    return r.out.trim();
+  }
+
+  it('opens clock_settime with SYS_TIME and refuses it (EPERM) without', async () => {
+    await withPod(async (pod) => {
+      const withCap = await env.startContainer(pod, probed('rd-systime', { seccomp: rd, capabilities: { add_capabilities: ['SYS_TIME'] } }));
+      const without = await env.startContainer(pod, probed('rd-notime', { seccomp: rd }));
+      const unconfined = await env.startContainer(pod, probed('unconfined-notime', { seccomp: { profile_type: 'Unconfined' } }));
+      expect((await env.exec(withCap, ['grep', 'Seccomp:', '/proc/self/status'])).out.trim()).toBe('Seccomp:\t2');
+      // Through the filter to the kernel, which refuses to set CLOCK_MONOTONIC.
+      expect(await probe(withCap, 'settime')).toBe('EINVAL');
+      expect(await probe(without, 'settime')).toBe('EPERM');
+      // Control: without the filter the kernel answers EINVAL even without the capability,
+      // so the EPERM above is seccomp's.
+      expect(await probe(unconfined, 'settime')).toBe('EINVAL');
+    });
+  });
+
+  it('allows ptrace always (as containerd on kernels >= 4.8) and opens process_vm_readv with SYS_PTRACE', async () => {
+    await withPod(async (pod) => {
+      const withCap = await env.startContainer(pod, probed('rd-ptrace', { seccomp: rd, capabilities: { add_capabilities: ['SYS_PTRACE'] } }));
+      const without = await env.startContainer(pod, probed('rd-noptrace', { seccomp: rd }));
+      const unconfined = await env.startContainer(pod, probed('unconfined-noptrace', { seccomp: { profile_type: 'Unconfined' } }));
+      expect(await probe(withCap, 'traceme')).toBe('OK');
+      expect(await probe(without, 'traceme')).toBe('OK');
+      expect(await probe(withCap, 'vmread')).toBe('OK');
+      expect(await probe(without, 'vmread')).toBe('EPERM');
+      // Control: reading its own memory needs no capability, so the EPERM is the filter's.
+      expect(await probe(unconfined, 'vmread')).toBe('OK');
     });
   });
 });
