@@ -358,6 +358,27 @@ describe('ExecSync timeout leaves no process behind (item 8)', () => {
       await expectRunning(id);
     }, podOverrides);
   });
+  // `setsid sleep 4331 &` starts a new session; `(setsid sleep 4332 &)` is a double fork: the
+  // subshell exits at once, so 4332 is re-parented to the container's pid 1 (top) and is no
+  // longer in the exec'd process's tree. Both still carry the exec's environment mark.
+  const escaping = ['sh', '-c', 'setsid sleep 4331 & (setsid sleep 4332 &); sleep 4333'];
+
+  it('kills re-parented (setsid, double-forked) descendants of a timed-out exec too', async () => {
+    await withPod(async (pod) => {
+      const id = await env.startContainer(pod, env.container('top', ['/bin/sh', '-c', 'top']));
+      await expectRunning(id);
+      await timedOut(id, escaping);
+      const left = await waitFor('no sleep 433x left running in the container', async () => {
+        const r = await env.exec(id, ['sh', '-c', 'ps -o pid,ppid,stat,args | grep -e "sleep 433[123]" | grep -v grep | grep -v " Z " || true']);
+        return r.out === '' ? r : undefined;
+      }, 5_000).catch(async () => env.exec(id, ['ps', '-o', 'pid,ppid,stat,args']));
+      expect(left.out).toBe('');
+      await expectRunning(id);
+      // The main process (top) and other processes of the container are left alone.
+      expect((await env.exec(id, ['ps', '-o', 'pid,args'])).out).toMatch(/\btop\b/);
+    }, podOverrides);
+  });
+
   // A child of the exec'd process that dies after it is reparented to the container's pid 1;
   // a pid 1 that never reaps (busybox top) keeps it as a zombie, whatever order the kills
   // come in: that is the image's init, not the runtime (containerd leaves the child running).
