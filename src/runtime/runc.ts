@@ -2,13 +2,14 @@
 // update, pause/resume and checkpoint. `create` goes through conmon (src/container/conmon.ts), which runs runc itself.
 // Every call names keelson's own runtime root, so the host's default root is never touched.
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { KeelsonError } from '../errors.js';
-import { killProcessTree } from './process-tree.js';
+import { killProcessTree, pidNamespaceOf } from './process-tree.js';
 import type { ExecOptions, ExecResult, RuntimeStatus } from './runtime.js';
 
 export class RuncCli {
@@ -105,14 +106,17 @@ export class RuncCli {
   /**
    * `runc exec` of one command with the container's process settings. On timeout the
    * exec'd process and everything it started are killed by host pid (runc cannot forward
-   * SIGKILL); runc itself is left to reap the process and exit, so no zombie stays behind
+   * SIGKILL): its tree by parent pid, and what left the tree (setsid and double fork,
+   * re-parented to the container's init) by the KEELSON_EXEC_ID mark its environment
+   * inherits. runc itself is left to reap the process and exit, so no zombie stays behind
    * under a container init that does not reap (busybox top, as in the CRI validation suite).
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecResult> {
     const dir = await this.#scratch('keelson-exec-');
     const pidFile = join(dir, 'pid');
+    const mark = `${EXEC_MARK}=${randomBytes(16).toString('hex')}`;
     try {
-      const child = spawn(this.binary, [...this.globalArgs(), 'exec', '--pid-file', pidFile, id, ...opts.cmd], {
+      const child = spawn(this.binary, [...this.globalArgs(), 'exec', '--env', mark, '--pid-file', pidFile, id, ...opts.cmd], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const stdout = new BoundedBuffer(opts.maxOutputBytes);
@@ -123,7 +127,7 @@ export class RuncCli {
       let runcKill: NodeJS.Timeout | null = null;
       const timer = opts.timeoutMs > 0 ? setTimeout(() => {
         timedOut = true;
-        void killTreeByPidFile(pidFile).finally(() => {
+        void this.#killExec(id, pidFile, mark, child).finally(() => {
           runcKill = setTimeout(() => child.kill('SIGKILL'), RUNC_REAP_GRACE_MS);
         });
       }, opts.timeoutMs) : null;
@@ -139,17 +143,34 @@ export class RuncCli {
       await rm(dir, { recursive: true, force: true });
     }
   }
+
+  /** Kills a timed-out exec: the exec'd process's tree and every process carrying its mark. */
+  async #killExec(id: string, pidFile: string, mark: string, child: ChildProcess): Promise<void> {
+    const written = await waitForPidFile(pidFile, child);
+    // Marks are looked for in the container's PID namespace only (the exec joined it), and a
+    // pid from the file that is in another one has been reused since the exec'd process died.
+    const init = await this.state(id).catch(() => null);
+    const pidNamespace = (init && init.pid > 0 ? pidNamespaceOf(init.pid) : null) ?? (written !== null ? pidNamespaceOf(written) : null);
+    const pid = written !== null && pidNamespace !== null && pidNamespaceOf(written) === pidNamespace ? written : null;
+    killProcessTree(pid, pidNamespace !== null ? { pidNamespace, entry: mark } : undefined);
+  }
 }
 
 /** How long runc gets to reap a killed exec'd process and exit by itself. */
 const RUNC_REAP_GRACE_MS = 2_000;
+/** How long a timed-out exec waits for runc to write the pid file. */
+const PID_FILE_WAIT_MS = 2_000;
+/** The environment variable that marks every process of one ExecSync. */
+export const EXEC_MARK = 'KEELSON_EXEC_ID';
 
-async function killTreeByPidFile(pidFile: string): Promise<void> {
-  try {
-    const pid = Number.parseInt(await readFile(pidFile, 'utf8'), 10);
-    if (pid > 0) killProcessTree(pid);
-  } catch {
-    // not started yet or gone already
+/** The pid runc wrote, polled until it is there, runc has exited, or the wait is over. */
+async function waitForPidFile(pidFile: string, child: ChildProcess): Promise<number | null> {
+  const deadline = Date.now() + PID_FILE_WAIT_MS;
+  for (;;) {
+    const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+    if (pid > 0) return pid;
+    if (child.exitCode !== null || child.signalCode !== null || Date.now() >= deadline) return null;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

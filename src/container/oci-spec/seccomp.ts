@@ -1,11 +1,13 @@
 // Seccomp profiles: keelson's RuntimeDefault (profiles/seccomp-default.json), Unconfined
 // (none), Localhost (a JSON file on the node, checked for shape and size). A profile's rules
-// may carry Docker-style conditions (`includes`/`excludes` with `caps` and `arches`), so a
+// may carry Docker-style conditions (`includes`/`excludes` with `caps`, `arches` and
+// `minKernel`), so a
 // capability the container was given also opens the syscalls that capability guards; they
 // are settled against the container's capabilities (forSpec) before runc sees the profile.
 
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../errors.js';
 import type { SecurityProfileRequest } from '../types.js';
@@ -17,6 +19,8 @@ export interface RuleCondition {
   caps?: string[];
   /** Seccomp architectures (e.g. "amd64"); any one of which is this node's. */
   arches?: string[];
+  /** The oldest kernel ("4.8") on which the rule applies: this node's must be as new. */
+  minKernel?: string;
 }
 
 export interface ProfileRule extends OciSeccompRule {
@@ -63,6 +67,9 @@ export function checkProfile(value: unknown, from: string): SeccompProfile {
       if (lists.some((l) => l !== undefined && !(Array.isArray(l) && l.every((x) => typeof x === 'string')))) {
         throw new InvalidArgumentError(`seccomp profile ${from}: syscalls[${i}].${key} must hold lists of strings ("caps", "arches")`);
       }
+      if (c.minKernel !== undefined && (typeof c.minKernel !== 'string' || parseKernelVersion(c.minKernel) === null)) {
+        throw new InvalidArgumentError(`seccomp profile ${from}: syscalls[${i}].${key}.minKernel must be a kernel version such as "4.8"`);
+      }
     }
   }
   const out: SeccompProfile = { defaultAction: p.defaultAction };
@@ -99,20 +106,37 @@ function seccompArch(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch;
 }
 
-function holds(c: RuleCondition, caps: ReadonlySet<string>): boolean {
+/** "6.18.44-fc-v1045" -> [6, 18]; null when it does not start with major.minor. */
+export function parseKernelVersion(release: string): [number, number] | null {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+function kernelAtLeast(min: string, kernel: string): boolean {
+  const want = parseKernelVersion(min);
+  const have = parseKernelVersion(kernel);
+  if (!want || !have) return false;
+  return have[0] !== want[0] ? have[0] > want[0] : have[1] >= want[1];
+}
+
+function holds(c: RuleCondition, caps: ReadonlySet<string>, kernel: string): boolean {
   if (c.caps && !c.caps.some((cap) => caps.has(cap))) return false;
   if (c.arches && !c.arches.includes(seccompArch())) return false;
+  if (c.minKernel !== undefined && !kernelAtLeast(c.minKernel, kernel)) return false;
   return true;
 }
 
-/** The OCI profile for a container with these capabilities: conditional rules settled, conditions dropped. */
-export function forSpec(profile: SeccompProfile, capabilities: readonly string[]): OciSeccomp {
+/**
+ * The OCI profile for a container with these capabilities on this kernel (`uname -r`):
+ * conditional rules settled, conditions dropped.
+ */
+export function forSpec(profile: SeccompProfile, capabilities: readonly string[], kernel: string = release()): OciSeccomp {
   const caps = new Set(capabilities);
   const { syscalls, ...rest } = profile;
   const out: OciSeccomp = { ...rest };
   if (syscalls !== undefined) {
     out.syscalls = syscalls
-      .filter((r) => (r.includes === undefined || holds(r.includes, caps)) && (r.excludes === undefined || !holdsAny(r.excludes, caps)))
+      .filter((r) => (r.includes === undefined || holds(r.includes, caps, kernel)) && (r.excludes === undefined || !holdsAny(r.excludes, caps, kernel)))
       .filter((r) => r.names.length > 0)
       .map(({ includes: _i, excludes: _e, ...rule }) => rule);
   }
@@ -120,8 +144,9 @@ export function forSpec(profile: SeccompProfile, capabilities: readonly string[]
 }
 
 /** An exclusion applies when any of its conditions matches (Docker's reading). */
-function holdsAny(c: RuleCondition, caps: ReadonlySet<string>): boolean {
+function holdsAny(c: RuleCondition, caps: ReadonlySet<string>, kernel: string): boolean {
   if (c.caps?.some((cap) => caps.has(cap))) return true;
   if (c.arches?.includes(seccompArch())) return true;
+  if (c.minKernel !== undefined && kernelAtLeast(c.minKernel, kernel)) return true;
   return false;
 }

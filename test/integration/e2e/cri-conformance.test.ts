@@ -11,6 +11,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerConfig, LinuxContainerSecurityContext, PodSandboxConfig } from '../../../src/cri/generated/cri-types.js';
 import { grpcError } from '../../fixtures/grpc.js';
+import { buildSyscallProbe } from '../../fixtures/syscall-probe.js';
 import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
 import { entries } from '../../fixtures/sandbox.js';
 
@@ -62,25 +63,42 @@ function capBit(mask: string, cap: number): boolean {
 }
 
 const CAP_SYS_RESOURCE = 24;
+const CAP_SYS_TIME = 25;
 
 describe('privileged and ALL capabilities on a host with a partial bounding set (item 5)', () => {
-  function daemonCapEff(): string {
-    const pid = env.daemon.process.pid;
+  // Whatever this host's bounding set is, this daemon runs with a smaller one: setpriv drops
+  // SYS_RESOURCE and SYS_TIME from it before exec'ing node, so the daemon (root) holds every
+  // capability but those. A runtime that asks runc for all capabilities the kernel knows
+  // cannot start the container ("unable to apply caps: operation not permitted").
+  const dropped = { CAP_SYS_RESOURCE, CAP_SYS_TIME };
+  let capEnv: PodEnv;
+
+  beforeAll(async () => {
+    capEnv = await PodEnv.start({}, { wrapper: ['setpriv', '--bounding-set', '-sys_resource,-sys_time', '--'] });
+  });
+  afterAll(async () => {
+    await capEnv?.destroy();
+  });
+
+  function daemonCaps(): Record<string, string> {
+    const pid = capEnv.daemon.process.pid;
     if (pid === undefined) throw new Error('the daemon has no pid');
-    const eff = capsOf(readFileSync(`/proc/${pid}/status`, 'utf8')).CapEff;
-    if (!eff) throw new Error('no CapEff in the daemon status');
-    return eff;
+    const caps = capsOf(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    if (!caps.CapEff || !caps.CapBnd) throw new Error('no CapEff or CapBnd in the daemon status');
+    return caps;
   }
 
-  it('knows what this host lacks (the premise of the tests below)', () => {
+  it('runs the daemon without SYS_RESOURCE and SYS_TIME (the premise of the tests below)', () => {
     const self = capsOf(readFileSync('/proc/self/status', 'utf8'));
-    const lastCap = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-    const full = ((1n << BigInt(lastCap + 1)) - 1n).toString(16);
-    // Not an assertion on keelson: a note in the output of what the host bounding set is.
-    // On this VM CAP_SYS_RESOURCE is missing, so a runtime that asks for every capability
-    // the kernel knows (0..cap_last_cap) cannot start the container.
-    console.info(`host CapBnd ${self.CapBnd} CapEff ${self.CapEff}, all known caps ${full}, SYS_RESOURCE ${capBit(self.CapBnd!, CAP_SYS_RESOURCE) ? 'present' : 'missing'}`);
-    expect(daemonCapEff()).toBe(self.CapEff);
+    const daemon = daemonCaps();
+    console.info(`host CapBnd ${self.CapBnd} CapEff ${self.CapEff}; daemon CapBnd ${daemon.CapBnd} CapEff ${daemon.CapEff}`);
+    for (const [name, bit] of Object.entries(dropped)) {
+      expect(capBit(daemon.CapBnd!, bit), `${name} in the daemon's bounding set`).toBe(false);
+      expect(capBit(daemon.CapEff!, bit), `${name} in the daemon's effective set`).toBe(false);
+    }
+    // Everything else this test process holds, the daemon holds too.
+    const others = BigInt(`0x${self.CapEff}`) & ~((1n << BigInt(CAP_SYS_RESOURCE)) | (1n << BigInt(CAP_SYS_TIME)));
+    expect(BigInt(`0x${daemon.CapEff}`)).toBe(others);
   });
 
   for (const [label, sc] of [
@@ -88,17 +106,19 @@ describe('privileged and ALL capabilities on a host with a partial bounding set 
     ["capabilities.add_capabilities ['ALL'] (not privileged)", { capabilities: { add_capabilities: ['ALL'] } }],
   ] as Array<[string, LinuxContainerSecurityContext]>) {
     it(`runs with ${label} and has exactly the daemon's effective capabilities`, async () => {
-      await withPod(async (pod) => {
-        const expected = daemonCapEff();
+      const pod = await capEnv.runPod();
+      try {
+        const expected = daemonCaps().CapEff!;
         // The main process records its own set, so both it and an exec'd process are checked.
         const main = ['sh', '-c', 'grep Cap /proc/self/status > /tmp/main-caps; exec sleep 3600'];
-        const id = await env.startContainer(pod, secured('allcaps', sc, main));
-        await expectRunning(id);
-        const exec = await env.exec(id, ['grep', 'Cap', '/proc/self/status']);
+        const id = await capEnv.startContainer(pod, capEnv.container('allcaps', main, { linux: { security_context: sc } }));
+        const s = await capEnv.daemon.client.runtime.call('ContainerStatus', { container_id: id });
+        expect(s.status?.state, `container ${id}: ${s.status?.reason ?? ''} ${s.status?.message ?? ''}`).toBe('CONTAINER_RUNNING');
+        const exec = await capEnv.exec(id, ['grep', 'Cap', '/proc/self/status']);
         expect(exec.code, exec.err).toBe(0);
         const execCaps = capsOf(exec.out);
         const mainOut = await waitFor('the main process caps', async () => {
-          const r = await env.exec(id, ['cat', '/tmp/main-caps']);
+          const r = await capEnv.exec(id, ['cat', '/tmp/main-caps']);
           return r.code === 0 && r.out.includes('CapEff') ? r.out : undefined;
         });
         const mainCaps = capsOf(mainOut);
@@ -106,8 +126,11 @@ describe('privileged and ALL capabilities on a host with a partial bounding set 
           expect(caps.CapEff).toBe(expected);
           expect(caps.CapPrm).toBe(expected);
           expect(caps.CapBnd).toBe(expected);
+          for (const [name, bit] of Object.entries(dropped)) expect(capBit(caps.CapBnd!, bit), name).toBe(false);
         }
-      });
+      } finally {
+        await capEnv.removePod(pod.id).catch(() => undefined);
+      }
     });
   }
 
@@ -179,9 +202,6 @@ describe('seccomp: no profile is unconfined, RuntimeDefault is a filter (item 6)
 });
 
 describe('RuntimeDefault honours added capabilities (item 7)', () => {
-  // Only CAP_SYS_ADMIN is exercised. CAP_SYS_TIME would need settimeofday/clock_settime,
-  // which would change the host clock (time is not namespaced), and busybox has no applet
-  // that calls ptrace (no strace/gdb), so CAP_SYS_PTRACE has no safe probe here.
   it('allows unshare and mount with SYS_ADMIN and refuses them without', async () => {
     await withPod(async (pod) => {
       const rd = { profile_type: 'RuntimeDefault' as const };
@@ -200,6 +220,65 @@ describe('RuntimeDefault honours added capabilities (item 7)', () => {
       expect(refused.code).not.toBe(0);
       const refusedMount = await env.exec(without, ['sh', '-c', 'mkdir -p /mnt/t && mount -t tmpfs none /mnt/t']);
       expect(refusedMount.code).not.toBe(0);
+    });
+  });
+});
+
+describe('RuntimeDefault honours SYS_TIME and SYS_PTRACE (issue 13)', () => {
+  // busybox calls neither clock_settime nor ptrace, so a small static C probe
+  // (test/fixtures/syscall-probe) is bound into the containers. clock_settime on
+  // CLOCK_MONOTONIC is EINVAL in the kernel whatever the capabilities (that clock cannot be
+  // set), so the host clock is never touched and an EPERM can only be the seccomp filter's.
+  const rd = { profile_type: 'RuntimeDefault' as const };
+  let probeDir: string;
+
+  beforeAll(async () => {
+    probeDir = await mkdtemp(join(tmpdir(), 'keelson-probe-'));
+    await buildSyscallProbe(probeDir);
+  });
+  afterAll(async () => {
+    if (probeDir) await rm(probeDir, { recursive: true, force: true });
+  });
+
+  function probed(name: string, sc: LinuxContainerSecurityContext): ContainerConfig {
+    return env.container(name, sleeper, {
+      linux: { security_context: sc },
+      mounts: [{ container_path: '/probe', host_path: probeDir, readonly: true }],
+    });
+  }
+
+  async function probe(id: string, what: string): Promise<string> {
+    const r = await env.exec(id, ['/probe/probe', what]);
+    expect(r.code, `probe ${what}: ${r.err}`).toBe(0);
+    return r.out.trim();
+  }
+
+  it('opens clock_settime with SYS_TIME and refuses it (EPERM) without', async () => {
+    await withPod(async (pod) => {
+      const withCap = await env.startContainer(pod, probed('rd-systime', { seccomp: rd, capabilities: { add_capabilities: ['SYS_TIME'] } }));
+      const without = await env.startContainer(pod, probed('rd-notime', { seccomp: rd }));
+      const unconfined = await env.startContainer(pod, probed('unconfined-notime', { seccomp: { profile_type: 'Unconfined' } }));
+      expect((await env.exec(withCap, ['grep', 'Seccomp:', '/proc/self/status'])).out.trim()).toBe('Seccomp:\t2');
+      // Through the filter to the kernel, which refuses to set CLOCK_MONOTONIC.
+      expect(await probe(withCap, 'settime')).toBe('EINVAL');
+      expect(await probe(without, 'settime')).toBe('EPERM');
+      // Control: without the filter the kernel answers EINVAL even without the capability,
+      // so the EPERM above is seccomp's.
+      expect(await probe(unconfined, 'settime')).toBe('EINVAL');
+    });
+  });
+
+  it('allows ptrace always (as containerd on kernels >= 4.8) and opens process_vm_readv with SYS_PTRACE', async () => {
+    await withPod(async (pod) => {
+      const withCap = await env.startContainer(pod, probed('rd-ptrace', { seccomp: rd, capabilities: { add_capabilities: ['SYS_PTRACE'] } }));
+      const without = await env.startContainer(pod, probed('rd-noptrace', { seccomp: rd }));
+      const unconfined = await env.startContainer(pod, probed('unconfined-noptrace', { seccomp: { profile_type: 'Unconfined' } }));
+      expect(await probe(withCap, 'traceme')).toBe('OK');
+      expect(await probe(without, 'traceme')).toBe('OK');
+      expect(await probe(withCap, 'vmread')).toBe('OK');
+      expect(await probe(without, 'vmread')).toBe('EPERM');
+      // Control: reading its own memory needs no capability, so the EPERM is the filter's.
+      expect(await probe(unconfined, 'vmread')).toBe('OK');
     });
   });
 });
@@ -279,6 +358,27 @@ describe('ExecSync timeout leaves no process behind (item 8)', () => {
       await expectRunning(id);
     }, podOverrides);
   });
+  // `setsid sleep 4331 &` starts a new session; `(setsid sleep 4332 &)` is a double fork: the
+  // subshell exits at once, so 4332 is re-parented to the container's pid 1 (top) and is no
+  // longer in the exec'd process's tree. Both still carry the exec's environment mark.
+  const escaping = ['sh', '-c', 'setsid sleep 4331 & (setsid sleep 4332 &); sleep 4333'];
+
+  it('kills re-parented (setsid, double-forked) descendants of a timed-out exec too', async () => {
+    await withPod(async (pod) => {
+      const id = await env.startContainer(pod, env.container('top', ['/bin/sh', '-c', 'top']));
+      await expectRunning(id);
+      await timedOut(id, escaping);
+      const left = await waitFor('no sleep 433x left running in the container', async () => {
+        const r = await env.exec(id, ['sh', '-c', 'ps -o pid,ppid,stat,args | grep -e "sleep 433[123]" | grep -v grep | grep -v " Z " || true']);
+        return r.out === '' ? r : undefined;
+      }, 5_000).catch(async () => env.exec(id, ['ps', '-o', 'pid,ppid,stat,args']));
+      expect(left.out).toBe('');
+      await expectRunning(id);
+      // The main process (top) and other processes of the container are left alone.
+      expect((await env.exec(id, ['ps', '-o', 'pid,args'])).out).toMatch(/\btop\b/);
+    }, podOverrides);
+  });
+
   // A child of the exec'd process that dies after it is reparented to the container's pid 1;
   // a pid 1 that never reaps (busybox top) keeps it as a zombie, whatever order the kills
   // come in: that is the image's init, not the runtime (containerd leaves the child running).

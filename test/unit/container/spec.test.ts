@@ -10,7 +10,7 @@ import { ALL_CAPABILITIES, buildCapabilities, capabilitiesFromMask, DEFAULT_CAPA
 import { mergeArgs, mergeEnv, resolveWorkingDir } from '../../../src/container/oci-spec/process.js';
 import { clampOomScoreAdj } from '../../../src/container/oci-spec/resources.js';
 import { readRootfsFile } from '../../../src/container/oci-spec/rootfs-file.js';
-import { checkProfile, forSpec, runtimeDefaultSeccomp, seccompFor } from '../../../src/container/oci-spec/seccomp.js';
+import { checkProfile, forSpec, parseKernelVersion, runtimeDefaultSeccomp, seccompFor } from '../../../src/container/oci-spec/seccomp.js';
 import { parseGroup, parsePasswd, resolveUser } from '../../../src/container/oci-spec/user.js';
 import { validateSpec } from '../../../src/container/oci-spec/validate.js';
 import type { ContainerRequest } from '../../../src/container/types.js';
@@ -146,7 +146,7 @@ describe('seccomp', () => {
     for (const name of ['read', 'write', 'openat', 'execve', 'clone', 'futex', 'epoll_wait', 'socket', 'exit_group']) {
       if (name !== 'clone') expect(allowed, name).toContain(name);
     }
-    for (const name of ['keyctl', 'add_key', 'request_key', 'ptrace', 'mount', 'umount2', 'unshare', 'setns', 'reboot',
+    for (const name of ['keyctl', 'add_key', 'request_key', 'kcmp', 'process_vm_readv', 'mount', 'umount2', 'unshare', 'setns', 'reboot',
       'kexec_load', 'init_module', 'finit_module', 'delete_module', 'bpf', 'perf_event_open', 'swapon', 'pivot_root', 'open_by_handle_at']) {
       expect(allowed, name).not.toContain(name);
     }
@@ -302,15 +302,26 @@ describe('the whole spec', () => {
       return allowed;
     };
     const plain = rules([]);
-    for (const n of ['mount', 'unshare', 'setns', 'ptrace', 'clock_settime', 'settimeofday', 'reboot']) expect(plain.has(n)).toBe(false);
+    for (const n of ['mount', 'unshare', 'setns', 'process_vm_readv', 'kcmp', 'clock_settime', 'settimeofday', 'reboot']) expect(plain.has(n)).toBe(false);
     const admin = rules(['SYS_ADMIN']);
     for (const n of ['mount', 'umount2', 'unshare', 'setns', 'clone', 'clone3']) expect(admin.has(n)).toBe(true);
-    expect(admin.has('ptrace')).toBe(false);
+    expect(admin.has('process_vm_readv')).toBe(false);
     expect(rules(['SYS_TIME']).has('clock_settime')).toBe(true);
-    expect(rules(['SYS_PTRACE']).has('ptrace')).toBe(true);
+    for (const n of ['process_vm_readv', 'process_vm_writev', 'kcmp']) expect(rules(['SYS_PTRACE']).has(n)).toBe(true);
     // Without SYS_ADMIN clone stays masked and clone3 answers ENOSYS.
     const { spec } = buildSpec(input());
     expect(spec.linux.seccomp?.syscalls?.find((r) => r.names.includes('clone3'))?.errnoRet).toBe(38);
+  });
+  it('allows ptrace without SYS_PTRACE only on kernels >= 4.8 (minKernel), as containerd and Docker', () => {
+    const allowedOn = (kernel: string): Set<string> => new Set((forSpec(runtimeDefaultSeccomp(), DEFAULT_CAPABILITIES, kernel).syscalls ?? [])
+      .filter((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args).flatMap((r) => r.names));
+    expect(allowedOn('4.7.10-generic').has('ptrace')).toBe(false);
+    expect(allowedOn('4.8.0').has('ptrace')).toBe(true);
+    expect(allowedOn('6.18.44-fc-v1045').has('ptrace')).toBe(true);
+    expect(allowedOn('not-a-version').has('ptrace')).toBe(false);
+    expect(parseKernelVersion('5.15.0-91-generic')).toEqual([5, 15]);
+    expect(() => checkProfile({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['ptrace'], action: 'SCMP_ACT_ALLOW', includes: { minKernel: 'four' } }] }, 'p.json'))
+      .toThrow(/syscalls\[0\]\.includes\.minKernel must be a kernel version/);
   });
   it('the ajv schema catches what the builder must never emit', () => {
     const { spec } = buildSpec(input());
