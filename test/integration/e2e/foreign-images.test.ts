@@ -3,7 +3,7 @@
 // the CRI socket and run. Each test first checks that the tool really wrote the quirk the test
 // is about (test/fixtures/foreign-images.ts measures it on the bytes).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { foreignImages, INSERTED, MERGED_USR, type ForeignImages } from '../../fixtures/foreign-images.js';
+import { foreignImages, INSERTED, MERGED_USR, SLASH_ROOT, type ForeignImages } from '../../fixtures/foreign-images.js';
 import { PodEnv } from '../../fixtures/pod-env.js';
 
 let env: PodEnv;
@@ -57,6 +57,15 @@ describe('images built by other tools, pulled and run through the CRI socket', (
     expect((foreign.proof.insertedTarBytes ?? 0) % 512).not.toBe(0);
     await withContainer(image, async (id) => {
       expect(await env.exec(id, ['cat', INSERTED.path])).toMatchObject({ code: 0, out: INSERTED.content });
+    });
+  });
+
+  it('applies the mode of a layer root entry named "/" to the container\'s /', async () => {
+    const image = await foreign.umociSlashRoot();
+    expect(foreign.proof.slashRootEntries?.map((e) => e.name)).toEqual(['/', SLASH_ROOT.file.path.slice(1)]);
+    await withContainer(image, async (id) => {
+      expect(await env.exec(id, ['stat', '-c', '%a %u %g', '/'])).toMatchObject({ code: 0, out: `${SLASH_ROOT.mode.toString(8)} 0 0\n` });
+      expect(await env.exec(id, ['cat', SLASH_ROOT.file.path])).toMatchObject({ code: 0, out: SLASH_ROOT.file.content });
     });
   });
 
