@@ -228,7 +228,12 @@ export class ImageService {
       const own = this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, budget, progress, what);
       layersDone.push(own.then(() => lowerDone));
     });
-    await Promise.all(layersDone);
+    // On a failure, wait for the other layers to settle before answering (as containerd's
+    // errgroup does): one still unpacking would otherwise commit its snapshot after the
+    // pull's cleanup and stay, unreferenced, until some later GC.
+    let failure: { err: unknown } | undefined;
+    await Promise.all(layersDone.map((done) => done.catch((err: unknown) => { failure ??= { err }; })));
+    if (failure) throw failure.err;
 
     for (const b of blobs) await this.content.putVerified(b.digest, b.data);
     const id = configDesc.digest;
