@@ -219,14 +219,23 @@ export class ImageService {
     this.#pin([...chains, ...layerDigests, ...blobs.map((b) => b.digest)], pins);
 
     // Layers download and unpack in parallel; each may look at the ones below once they are
-    // on disk (lower-view.ts), so each gets the promise of the one below it.
+    // on disk (lower-view.ts). layersDone[i] settles once layers 0..i are all on disk: a layer
+    // that had no implicit dirs never waited for its own lowers, so "the one below is done"
+    // alone would not mean the base is.
     const layersDone: Array<Promise<void>> = [];
     const budget = new PullBudget(this.opts.limits.maxPullBytes ?? Number.MAX_SAFE_INTEGER);
     manifest.layers.forEach((layer, i) => {
-      const below = { chains: chains.slice(0, i), ready: layersDone[i - 1] ?? Promise.resolve() };
-      layersDone.push(this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, budget, progress, what));
+      const lowerDone = layersDone[i - 1] ?? Promise.resolve();
+      const below = { chains: chains.slice(0, i), ready: lowerDone };
+      const own = this.#ensureLayer(session, layer, diffIds[i] as string, chains[i] as string, below, budget, progress, what);
+      layersDone.push(own.then(() => lowerDone));
     });
-    await Promise.all(layersDone);
+    // On a failure, wait for the other layers to settle before answering (as containerd's
+    // errgroup does): one still unpacking would otherwise commit its snapshot after the
+    // pull's cleanup and stay, unreferenced, until some later GC.
+    let failure: { err: unknown } | undefined;
+    await Promise.all(layersDone.map((done) => done.catch((err: unknown) => { failure ??= { err }; })));
+    if (failure) throw failure.err;
 
     for (const b of blobs) await this.content.putVerified(b.digest, b.data);
     const id = configDesc.digest;
@@ -281,8 +290,9 @@ export class ImageService {
           let r = await unpackLayer({ ...request, source, onBytes: (n) => { p.done = n; progress.touch(); } });
           if (fromNetwork) await this.content.commit(layer.digest);
           if (r.implicitDirs.length > 0 && below.chains.length > 0) {
-            // Waiting here, inside an unpack slot, cannot deadlock: slots are granted in
-            // layer order, so the layer waited for holds one or is ahead in the queue.
+            // Waiting here (for every layer below), inside an unpack slot, cannot deadlock:
+            // slots are granted in layer order, so each lower layer holds one or is ahead in
+            // the queue, and a lower layer never waits for a higher one.
             await below.ready;
             const lower = new LowerView(below.chains.map((c) => this.snapshots.layerFs(c)).reverse());
             if (settleImplicitDirs(fsDir, r, lower) === 'unpack-again') {

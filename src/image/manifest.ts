@@ -252,7 +252,7 @@ export function selectPlatform(index: ImageIndex, platform: Platform, what: stri
     candidates.find((m) => m.platform?.variant === undefined) ??
     children.find((m) => m.platform === undefined && isIndexType(m.mediaType));
   if (!chosen) {
-    const offered = index.manifests.map((m) => `${m.platform ? platformText(m.platform) : 'no platform'}${isIndexType(m.mediaType) ? ' (an index)' : CHILD_TYPES.has(m.mediaType) ? '' : ` (${m.mediaType})`}`);
+    const offered = index.manifests.map((m) => `${m.platform ? platformText(m.platform) : 'no platform'}${isIndexType(m.mediaType) ? ' (an index)' : CHILD_TYPES.has(m.mediaType) ? '' : ` (${m.mediaType}, not an image)`}`);
     throw new KeelsonError('NotFound', `${what} has no image for this node's platform ${platformText(platform)} (it offers: ${offered.join(', ') || 'nothing'})`);
   }
   return chosen;

@@ -4,7 +4,7 @@
 // image's layers with their own upper and work dirs under <root>/container-roots/<id>/.
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidArgumentError, KeelsonError, NotFoundError } from '../errors.js';
 import { mount, mountOverlay, umount, NativeError } from '../native.js';
@@ -120,11 +120,18 @@ export class Snapshotter {
       throw err;
     }
     try {
-      await mkdir(join(dir, 'upper'), { mode: 0o755 });
+      const lower = image.chainIds.map((c) => this.layerFs(c)).reverse();
+      const upper = join(dir, 'upper');
+      await mkdir(upper, { mode: 0o755 });
+      // overlayfs shows the upper dir's own attributes for the merged root, so the upper root
+      // takes the top layer's (a layer's "/" entry, say 0751): the image's / as a plain untar
+      // would leave it. containerd's overlay snapshotter copies the owner only.
+      const top = await lstat(lower[0] ?? upper);
+      await chown(upper, top.uid, top.gid);
+      await chmod(upper, top.mode & 0o7777);
       await mkdir(join(dir, 'work'), { mode: 0o700 });
       await mkdir(rootfs, { mode: 0o755 });
-      const lower = image.chainIds.map((c) => this.layerFs(c)).reverse();
-      await mountOverlay(rootfs, { lower, upper: join(dir, 'upper'), work: join(dir, 'work') }, { options: [['index', 'off']] });
+      await mountOverlay(rootfs, { lower, upper, work: join(dir, 'work') }, { options: [['index', 'off']] });
       return { rootfs };
     } catch (err) {
       await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,10 @@
 // whatever order the layers finish unpacking in.
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer, type LayerBlob } from '../../fixtures/image-builder.js';
@@ -69,5 +72,41 @@ describe('parents a layer lacks', () => {
     const parallel = await pullAndLook(4, layers, repo);
     expect(parallel).toEqual({ tmpMode: 0o1777, usrLibMode: 0o750, usrLibX: 'l', baseLibLink: 'usr/lib', topHasLib: false, topTmpX: 't' });
     expect(await pullAndLook(1, layers, repo)).toEqual(parallel);
+  });
+});
+
+describe('a layer whose parent comes from two layers down', () => {
+  // The middle layer makes no implicit dirs, so it never waited for the base: a top layer
+  // waiting only for the middle one read the base while it was still unpacking, missed
+  // `lib -> usr/lib` and made a real /lib that hid the base's (issue 13).
+  it('waits for every layer below, not only the one right below', async () => {
+    const base = await buildLayer([
+      { type: 'dir', path: 'usr/' },
+      { type: 'dir', path: 'usr/lib/' },
+      { type: 'symlink', path: 'lib', target: 'usr/lib' },
+      // Big and incompressible, so the base is still unpacking when the two small ones are done.
+      { type: 'file', path: 'usr/share/big', content: randomBytes(48 * 1024 * 1024) },
+    ]);
+    const middle = await buildLayer([{ type: 'dir', path: 'opt/' }, { type: 'file', path: 'opt/small', content: 's' }]);
+    const top = await buildLayer([{ type: 'file', path: 'lib/x', content: 'l' }]);
+    const layers = [base, middle, top];
+    const repo = `parents/two-down-${randomBytes(3).toString('hex')}`;
+    await registry.push(repo, await buildImage({ base: false, layers }), 'latest');
+
+    const daemon = await startKeelson({ configToml: '[image]\nunpack_concurrency = 3\n' });
+    daemons.push(daemon);
+    await daemon.client.image.call('PullImage', { image: { image: `${registry.host}/${repo}` } });
+    const lowers = chainIds(layers).reverse().map((c) => join(daemon.root, 'snapshots', c.slice(7), 'fs'));
+    const merged = await mkdtemp(join(tmpdir(), 'keelson-merged-'));
+    await execa('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lowers.join(':')}`, merged]);
+    try {
+      expect(lstatSync(join(merged, 'lib')).isSymbolicLink()).toBe(true);
+      expect(readlinkSync(join(merged, 'lib'))).toBe('usr/lib');
+      expect(readFileSync(join(merged, 'usr/lib/x'), 'utf8')).toBe('l');
+      expect(readFileSync(join(merged, 'opt/small'), 'utf8')).toBe('s');
+    } finally {
+      await execa('umount', [merged]);
+      await rm(merged, { recursive: true });
+    }
   });
 });

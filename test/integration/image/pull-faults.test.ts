@@ -1,12 +1,12 @@
 // Faults in transit: a blob altered by a proxy, a daemon killed half way through a slow
-// pull, and two pulls of one image at once.
+// pull, two pulls of one image at once, and layers whose tar is cut short.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
-import { buildImage, buildLayer } from '../../fixtures/image-builder.js';
+import { buildImage, buildLayer, layerFromTar, tarEntries } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 import { startProxy, type Proxy } from '../../fixtures/tampering-proxy.js';
 import { listImageStore } from '../../fixtures/tree.js';
@@ -111,6 +111,42 @@ describe('pull faults', () => {
       expect(proxy.servedBytes(blob.digest)).toBe(blob.size);
     }
   });
+});
+
+describe('a layer whose tar is cut short', () => {
+  // The blob and diff digests are those of the cut bytes, so nothing but the tar framing is
+  // wrong: the pull must say where the archive stopped, not pass a half layer off as whole.
+  const cases = [
+    { where: 'inside an entry\'s data', cutAt: 512 + 1000, message: 'the archive ends inside the data of "f" (1000 of 4096 bytes)' },
+    { where: 'inside a header', cutAt: 512 + 4096 + 200, message: 'the archive ends inside a tar header (200 of 512 bytes)' },
+  ];
+  for (const { where, cutAt, message } of cases) {
+    it(`is refused when it stops ${where}, leaving no snapshot`, async () => {
+      const whole = await tarEntries([
+        { type: 'file', path: 'f', content: randomBytes(4096) },
+        { type: 'file', path: 'g', content: 'after f' },
+      ]);
+      const cut = layerFromTar(whole.subarray(0, cutAt));
+      // A big whole layer below, still unpacking when the cut one fails: the pull must not
+      // answer before it settles, or it is committed after the pull's cleanup and stays.
+      const base = await buildLayer([{ type: 'file', path: 'base', content: randomBytes(32 * 1024 * 1024) }]);
+      const image = await buildImage({ base: false, layers: [base, cut] });
+      const repo = `faults/cut-${cutAt}-${suffix}`;
+      await registry.push(repo, image, 'v1');
+      daemon = await startKeelson();
+      const before = await storeState(daemon);
+      const err = await daemon.client.image.call('PullImage', { image: { image: `${registry.host}/${repo}:v1` } })
+        .catch((e: unknown) => e) as { code: number; details: string };
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(err.details).toContain(`layer ${cut.digest} of ${registry.host}/${repo}:v1`);
+      expect(err.details).toContain(message);
+      expect(err.details).not.toContain('digest mismatch');
+      // Neither the cut layer nor the whole one below it stays (not even as an unpack temp
+      // dir), nor any blob.
+      expect(await storeState(daemon)).toEqual(before);
+      expect((await daemon.client.image.call('ListImages', {})).images ?? []).toHaveLength(0);
+    });
+  }
 });
 
 describe('start-up reconciliation', () => {

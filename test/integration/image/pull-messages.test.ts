@@ -1,10 +1,11 @@
 // Errors that say what is wrong: a blob shorter than its descriptor, an image with more layers
-// than keelson takes, and a hard link refused by the name of the entry (not of its target).
+// than keelson takes, a hard link refused by the name of the entry (not of its target), and
+// nested indexes that lead nowhere for this node or nest too deep.
 import { randomBytes } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
-import { buildImage, buildLayer, jsonBlob } from '../../fixtures/image-builder.js';
+import { buildImage, buildLayer, hostPlatform, jsonBlob, MediaType, type Platform } from '../../fixtures/image-builder.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 
 let registry: Registry;
@@ -58,5 +59,52 @@ describe('pull error messages', () => {
     const err = await pull(`messages/link-${suffix}:v1`).catch((e: unknown) => e) as { code: number; details: string };
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/refusing tar entry "the-link": hard link target "missing\/target"/);
+  });
+});
+
+const mine = hostPlatform();
+const other: Platform = { os: 'linux', architecture: mine.architecture === 'arm64' ? 'amd64' : 'arm64' };
+const text = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+
+/** Pushes an index (by digest, or under `tag`) whose one child is `child` for `platform`; returns its digest and size. */
+async function pushIndex(repo: string, child: { mediaType: string; digest: string; size: number }, platform: Platform,
+  tag?: string, extra: unknown[] = []): Promise<{ mediaType: string; digest: string; size: number }> {
+  const blob = jsonBlob(MediaType.ociIndex, { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ ...child, platform }, ...extra] });
+  await registry.pushManifest(repo, tag ?? blob.digest, blob);
+  return { mediaType: MediaType.ociIndex, digest: blob.digest, size: blob.size };
+}
+
+describe('nested indexes', () => {
+  it('names the inner index and what it offers when it has nothing for this node', async () => {
+    const repo = `messages/inner-${suffix}`;
+    const image = await buildImage({ base: false, layers: [await buildLayer([{ type: 'file', path: 'f', content: 'x' }])] });
+    await registry.push(repo, image, 'image');
+    const manifest = { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size };
+    // The outer index offers this node's platform, but the index it points at has an image for
+    // another only, and for this node's platform a document that is not an image.
+    const attestation = { mediaType: 'application/vnd.in-toto+json', digest: image.config.digest, size: image.config.size, platform: mine };
+    const inner = await pushIndex(repo, manifest, other, undefined, [attestation]);
+    await pushIndex(repo, inner, mine, 'outer');
+    const err = await pull(`${repo}:outer`).catch((e: unknown) => e) as { code: number; details: string };
+    expect(err.code).toBe(status.NOT_FOUND);
+    expect(err.details).toContain(`index ${inner.digest} of ${registry.host}/${repo}:outer has no image for this node's platform ${text(mine)}`);
+    expect(err.details).toContain(`(it offers: ${text(other)}, ${text(mine)} (application/vnd.in-toto+json, not an image))`);
+  });
+
+  it('follows indexes four deep and names the limit past it', async () => {
+    const repo = `messages/deep-${suffix}`;
+    const image = await buildImage({ base: false, layers: [await buildLayer([{ type: 'file', path: 'deep', content: 'd' }])] });
+    await registry.push(repo, image, 'image');
+    let child = { mediaType: image.manifest.mediaType, digest: image.manifest.digest, size: image.manifest.size };
+    const first = child = await pushIndex(repo, child, mine);
+    for (let i = 0; i < 2; i++) child = await pushIndex(repo, child, mine);
+    // Four indexes, the outermost tagged: within the limit.
+    const fourth = await pushIndex(repo, child, mine, 'four');
+    await expect(pull(`${repo}:four`)).resolves.toMatchObject({ image_ref: image.config.digest });
+    // A fifth around them is one too many; the error names the limit and the index it stopped at.
+    await pushIndex(repo, fourth, mine, 'five');
+    const err = await pull(`${repo}:five`).catch((e: unknown) => e) as { code: number; details: string };
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.details).toContain(`${registry.host}/${repo}:five: indexes nest deeper than 4 levels (at ${first.digest})`);
   });
 });
