@@ -165,6 +165,14 @@ describe('exec over WebSocket', () => {
     expect(r.status?.details?.causes?.[0]?.message).toBe('5');
   });
 
+  it('a TTY exec gets TERM=xterm and a plain one none, as containerd gives them', async () => {
+    const tty = await wsExec(await execUrl(['env'], { tty: true }), 'v5.channel.k8s.io');
+    expect(tty.stdout).toMatch(/^TERM=xterm\r?$/m);
+    const plain = await wsExec(await execUrl(['env']), 'v5.channel.k8s.io');
+    expect(plain.stdout).not.toMatch(/^TERM=/m);
+    expect(plain.stdout).toMatch(/^PATH=/m);
+  });
+
   it('runs ten concurrent sessions', async () => {
     const results = await Promise.all(Array.from({ length: 10 }, async (_, i) => {
       const url = await execUrl(['sh', '-c', `sleep 0.3; echo session-${i}`]);
