@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
 import { buildImage, buildLayer, hostPlatform, jsonBlob, MediaType, type Platform } from '../../fixtures/image-builder.js';
+import { startProxy } from '../../fixtures/tampering-proxy.js';
 import { startRegistry, type Registry } from '../../fixtures/registry.js';
 
 let registry: Registry;
@@ -34,10 +35,21 @@ describe('pull error messages', () => {
     const claimed = layer.size + 100;
     const manifest = { ...image.manifestJson, layers: image.manifestJson.layers.map((l) => ({ ...l, size: claimed })) };
     await registry.pushManifest(`messages/short-${suffix}`, 'short', jsonBlob(image.manifest.mediaType, manifest));
-    const err = await pull(`messages/short-${suffix}:short`).catch((e: unknown) => e) as { code: number; details: string };
-    expect(err.code).toBe(status.FAILED_PRECONDITION);
-    expect(err.details).toContain(`blob ended at ${layer.size} of the ${claimed} bytes its descriptor says`);
-    expect(err.details).not.toContain('416');
+    // Through a counting proxy: the registry has no byte past the blob's end, so keelson must
+    // not ask again with a Range it cannot serve.
+    const proxy = await startProxy(registry.url);
+    try {
+      const err = await daemon.client.image.call('PullImage', { image: { image: `${proxy.host}/messages/short-${suffix}:short` } })
+        .catch((e: unknown) => e) as { code: number; details: string };
+      expect(err.code).toBe(status.FAILED_PRECONDITION);
+      expect(err.details).toContain(`blob ended at ${layer.size} of the ${claimed} bytes its descriptor says`);
+      expect(err.details).not.toContain('416');
+      const gets = proxy.gets(layer.digest);
+      expect(gets.length).toBeGreaterThan(0);
+      expect(gets.filter((g) => g.range !== undefined)).toEqual([]);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it('names the layer limit for a 200-layer manifest', async () => {
