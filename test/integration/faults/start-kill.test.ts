@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe('kill -9 inside StartContainer after runc start', () => {
-  it('finds the container running after a restart, and a retried start succeeds', async () => {
+  it('finds the container running after a restart; a retried start changes nothing and Stop really stops it', async () => {
     const rt = () => env.daemon.client.runtime;
     const config = podConfig({ log_directory: join(env.logRoot, 'hold') });
     const podId = (await rt().call('RunPodSandbox', { config, runtime_handler: 'hold' })).pod_sandbox_id ?? '';
@@ -56,10 +56,19 @@ describe('kill -9 inside StartContainer after runc start', () => {
     expect(status.status?.state).toBe('CONTAINER_RUNNING');
     expect(await env.exec(id, ['echo', 'alive'])).toMatchObject({ code: 0, out: 'alive\n' });
     // A retried start (kubelet's) answers success and leaves it running.
-    await rt().call('StartContainer', { container_id: id }).catch(() => undefined);
-    expect((await rt().call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_RUNNING');
+    // The restart recorded it running, so a retry is refused as containerd refuses a start of
+    // a started container (FailedPrecondition), and changes nothing: no StartError, still running.
+    await expect(rt().call('StartContainer', { container_id: id })).rejects.toMatchObject({ code: 9 });
+    const verbose = await rt().call('ContainerStatus', { container_id: id, verbose: true });
+    expect(verbose.status?.state).toBe('CONTAINER_RUNNING');
+    const pid = (JSON.parse(verbose.info?.info ?? '{}') as { pid?: number }).pid ?? 0;
+    expect(pid).toBeGreaterThan(0);
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
     await rt().call('StopContainer', { container_id: id, timeout: '0' });
     expect((await rt().call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_EXITED');
+    // Really stopped: the process is gone (or a zombie about to be reaped by its monitor).
+    const gone = (): boolean => { try { return / Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\)/, ')')); } catch { return true; } };
+    expect(gone()).toBe(true);
     await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     expect((await rt().call('ListContainers', {})).containers ?? []).toEqual([]);
