@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { startKeelson } from '../../fixtures/daemon.js';
 import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
+import { leftovers, tmpScratch } from '../../fixtures/nothing-left.js';
 import { podConfig } from '../../fixtures/sandbox.js';
 
 let env: PodEnv;
@@ -17,8 +18,10 @@ const dir = mkdtempSync(join(tmpdir(), 'keelson-hold-runc-'));
 const marker = join(dir, 'started');
 const wrapper = join(dir, 'hold-runc');
 let configToml = '';
+let tmpBefore: string[] = [];
 
 beforeAll(async () => {
+  tmpBefore = tmpScratch();
   const runc = findExecutable('runc') as string;
   writeFileSync(wrapper, [
     '#!/bin/sh',
@@ -63,6 +66,7 @@ describe('kill -9 inside StartContainer after runc start', () => {
     await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     expect((await rt().call('ListContainers', {})).containers ?? []).toEqual([]);
+    expect(await leftovers(env, { pods: [podId], tmpBefore, commands: ['sleep 3600'] })).toEqual([]);
   });
 
   it('a start whose runc start already happened answers success', async () => {
@@ -79,5 +83,6 @@ describe('kill -9 inside StartContainer after runc start', () => {
     expect((await rt.call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_RUNNING');
     await rt.call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt.call('RemovePodSandbox', { pod_sandbox_id: podId });
+    expect(await leftovers(env, { pods: [podId], tmpBefore })).toEqual([]);
   });
 });
