@@ -4,6 +4,7 @@
 // would miss between reading the tree and killing it.
 
 import { readdirSync, readFileSync } from 'node:fs';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Parent pid of every process, from /proc. */
 function parentPids(): Map<number, number[]> {
@@ -49,6 +50,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Stops pid's whole tree, then SIGKILLs it; returns the pids signalled. */
 export function killProcessTree(pid: number): number[] {
+  // 0 (a pid read from an empty file, say) is the parent of init: its tree is every process.
+  if (!Number.isInteger(pid) || pid < 2) throw new InvalidArgumentError(`killProcessTree: pid ${pid} is not a process keelson may kill with its tree`);
   const stopped = new Set<number>();
   // Until a pass finds nothing new: a process forked before it was stopped shows up next pass.
   for (let pass = 0; pass < 10; pass++) {

@@ -6,7 +6,7 @@
 // one is listed, a retried Stop/Remove succeeds, and once the pod is removed nothing is left
 // (fixtures/nothing-left.ts): no netns, IP, cgroup, bundle, rootfs, runc state, mount, conmon
 // or scratch file.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { killProcessTree } from '../../../src/runtime/process-tree.js';
 import { startKeelson } from '../../fixtures/daemon.js';
-import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
+import { PodEnv } from '../../fixtures/pod-env.js';
+import { waitForPidFile } from '../../fixtures/wait.js';
 import { leftovers, listedVersusReal, tmpScratch } from '../../fixtures/nothing-left.js';
 import { podConfig } from '../../fixtures/sandbox.js';
 
@@ -114,11 +115,11 @@ describe('SIGKILL inside a container or pod RPC', () => {
       else call = rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     }
     const outcome = call.catch((e: unknown) => e);
-    await waitFor(`the ${step.subcommand} step to be held`, async () => (existsSync(marker) ? true : undefined));
+    const held = await waitForPidFile(marker, `the ${step.subcommand} step to be held`);
     await env.daemon.kill();
     try {
       // The held wrapper and its sleep, by pid (an orphaned sleep would hold conmon's pipe open).
-      killProcessTree(Number(readFileSync(marker, 'utf8')));
+      killProcessTree(held);
     } catch {
       // it finished meanwhile
     }

@@ -3,13 +3,14 @@
 // pid to a marker file and waits, so the kill lands at that exact step. After a restart the
 // container must be listed as running, answer exec, stop when told, and a retried
 // StartContainer must succeed without marking it exited.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { startKeelson } from '../../fixtures/daemon.js';
-import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
+import { PodEnv } from '../../fixtures/pod-env.js';
+import { waitForPidFile } from '../../fixtures/wait.js';
 import { leftovers, tmpScratch } from '../../fixtures/nothing-left.js';
 import { podConfig } from '../../fixtures/sandbox.js';
 
@@ -49,9 +50,9 @@ describe('kill -9 inside StartContainer after runc start', () => {
     const pod = { id: podId, config };
     const id = await env.createContainer(pod, env.container('held', ['sleep', '3600']));
     const start = rt().call('StartContainer', { container_id: id }).catch((e: unknown) => e);
-    await waitFor('runc start to have taken effect', async () => (existsSync(marker) ? true : undefined));
+    const held = await waitForPidFile(marker, 'runc start to have taken effect');
     await env.daemon.kill();
-    process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL'); // the wrapper, by its pid
+    process.kill(held, 'SIGKILL'); // the wrapper, by its pid
     expect(await start).toBeInstanceOf(Error);
 
     env.daemon = await startKeelson({ base: env.daemon.base, configToml });
