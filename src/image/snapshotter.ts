@@ -84,11 +84,22 @@ export class Snapshotter {
     this.store.deleteSnapshot(chainId);
     // Renamed away at once (atomically), so a pull that re-creates this layer meanwhile
     // never has its fresh directory deleted by the slower recursive removal.
+    await this.#removeTree(this.layerDir(chainId));
+  }
+
+  /**
+   * Renames a tree to snapshots/tmp-gc-* and deletes it in the background (a killed daemon's
+   * leftover goes at the next start, removeTempDirs). A tree on another filesystem than the
+   * snapshots dir is deleted in place, before this returns. Missing is fine.
+   */
+  async #removeTree(path: string): Promise<void> {
     const doomed = join(this.snapshotsDir, `${TEMP_PREFIX}gc-${randomBytes(8).toString('hex')}`);
     try {
-      renameSync(this.layerDir(chainId), doomed);
+      renameSync(path, doomed);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code === 'EXDEV') return rm(path, { recursive: true, force: true });
       throw err;
     }
     this.remover.removeInBackground(doomed);
@@ -176,7 +187,9 @@ export class Snapshotter {
         }
       }
     }
-    await rm(dir, { recursive: true, force: true });
+    // What the container wrote (its upper dir) can be a big tree: removed like a layer. Nothing
+    // is mounted under dir any more, and rm --one-file-system would not cross a mount anyway.
+    await this.#removeTree(dir);
     this.store.deleteLease(containerId);
   }
 
@@ -197,7 +210,7 @@ export class Snapshotter {
     return { bytes, inodes };
   }
 
-  /** Temp dirs of unpacks that never finished (a killed daemon). */
+  /** Temp dirs of unpacks that never finished and trees whose background removal a killed daemon did not finish. */
   async removeTempDirs(): Promise<string[]> {
     const removed: string[] = [];
     for (const name of await readdir(this.snapshotsDir).catch(() => [] as string[])) {

@@ -6,6 +6,7 @@
 // environment, which every descendant inherits unless it execs with another environment.
 
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Parent pid of every process, from /proc. */
 function parentPids(): Map<number, number[]> {
@@ -96,6 +97,8 @@ export function markedProcesses(mark: EnvMark): number[] {
  * tree, then SIGKILLs them all; returns the pids signalled.
  */
 export function killProcessTree(pid: number | null, mark?: EnvMark): number[] {
+  // 0 (a pid read from an empty file, say) is the parent of init: its tree is every process.
+  if (pid !== null && (!Number.isInteger(pid) || pid < 2)) throw new InvalidArgumentError(`killProcessTree: pid ${pid} is not a process keelson may kill with its tree`);
   const stopped = new Set<number>();
   // Until a pass finds nothing new: a process forked before it was stopped shows up next pass.
   for (let pass = 0; pass < 10; pass++) {

@@ -1,11 +1,12 @@
 // Files a daemon killed mid-call leaves in its own state dir are reclaimed at the next start:
 // pull progress files (<state>/pulls) and per-exec scratch dirs (<state>/exec). And an exec
 // keeps its files there, never in /tmp.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startKeelson, type KeelsonDaemon } from '../../fixtures/daemon.js';
+import { leftovers, tmpScratch } from '../../fixtures/nothing-left.js';
 import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
 
 const daemons: KeelsonDaemon[] = [];
@@ -23,11 +24,11 @@ describe('leftovers of a killed daemon', () => {
     writeFileSync(join(first.state, 'exec', 'keelson-exec-left', 'pid'), '123');
     const again = await startKeelson({ base: first.base });
     daemons.push(again);
-    expect(existsSync(join(again.state, 'pulls')) ? readdirSync(join(again.state, 'pulls')) : []).toEqual([]);
-    expect(readdirSync(join(again.state, 'exec'))).toEqual([]);
+    expect(await leftovers({ daemon: again }, { tmpBefore: tmpScratch() })).toEqual([]);
   });
 
   it('keeps exec scratch files under the state dir, not in /tmp', async () => {
+    const tmpBefore = tmpScratch();
     const env = await PodEnv.start();
     try {
       const before = readdirSync(tmpdir()).filter((n) => n.startsWith('keelson-exec-'));
@@ -43,6 +44,7 @@ describe('leftovers of a killed daemon', () => {
       expect((await exec).code).toBe(0);
       expect(readdirSync(join(env.daemon.state, 'exec'))).toEqual([]);
       await env.removePod(pod.id);
+      expect(await leftovers(env, { pods: [pod.id], tmpBefore })).toEqual([]);
     } finally {
       await env.destroy();
     }

@@ -1,26 +1,44 @@
-// The daemon killed (SIGKILL) inside each container RPC at the step that matters: the runtime
-// handler's runc is a wrapper that, for one subcommand, writes its pid to a marker file and
-// waits (before or after running the real runc), so the kill lands exactly there. After a
-// restart every listed container is real, every real container is listed, and once the pod
-// is removed nothing is left: no bundle, rootfs, runc state, mount, or scratch file.
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// The daemon killed (SIGKILL) inside each container and pod RPC at the step that matters: the
+// runtime handler's runc is a wrapper that, for one subcommand (of the pod's infra process
+// only, for pod steps), writes its pid to a marker file and waits (before or after running the
+// real runc), or the network's keelson-failpoint plugin holds its DEL the same way, so the
+// kill lands exactly there. After a restart every listed pod and container is real, every real
+// one is listed, a retried Stop/Remove succeeds, and once the pod is removed nothing is left
+// (fixtures/nothing-left.ts): no netns, IP, cgroup, bundle, rootfs, runc state, mount, conmon
+// or scratch file.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { killProcessTree } from '../../../src/runtime/process-tree.js';
 import { startKeelson } from '../../fixtures/daemon.js';
-import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
-import { mountsUnder, podConfig } from '../../fixtures/sandbox.js';
+import { PodEnv } from '../../fixtures/pod-env.js';
+import { waitForPidFile } from '../../fixtures/wait.js';
+import { leftovers, listedVersusReal, tmpScratch } from '../../fixtures/nothing-left.js';
+import { podConfig } from '../../fixtures/sandbox.js';
 
-type Step = { name: string; subcommand: string; when: 'before' | 'after' };
+type Step = {
+  name: string;
+  /** The RPC under which the step is held. */
+  rpc: 'CreateContainer' | 'StopContainer' | 'RemoveContainer' | 'ExecSync' | 'StopPodSandbox' | 'RemovePodSandbox';
+  /** A runc subcommand, or the CNI DEL of the keelson-failpoint plugin. */
+  subcommand: 'create' | 'kill' | 'delete' | 'exec' | 'cni-del';
+  when: 'before' | 'after';
+  /** Hold only the pod infra process's runc call (its id is infra-<pod id>). */
+  infra?: boolean;
+};
 const STEPS: Step[] = [
-  { name: 'CreateContainer, inside runc create', subcommand: 'create', when: 'before' },
-  { name: 'CreateContainer, after runc create', subcommand: 'create', when: 'after' },
-  { name: 'StopContainer, after runc kill', subcommand: 'kill', when: 'after' },
-  { name: 'RemoveContainer, after runc delete', subcommand: 'delete', when: 'after' },
-  { name: 'ExecSync, inside runc exec', subcommand: 'exec', when: 'before' },
+  { name: 'CreateContainer, inside runc create', rpc: 'CreateContainer', subcommand: 'create', when: 'before' },
+  { name: 'CreateContainer, after runc create', rpc: 'CreateContainer', subcommand: 'create', when: 'after' },
+  { name: 'StopContainer, after runc kill', rpc: 'StopContainer', subcommand: 'kill', when: 'after' },
+  { name: 'RemoveContainer, after runc delete', rpc: 'RemoveContainer', subcommand: 'delete', when: 'after' },
+  { name: 'ExecSync, inside runc exec', rpc: 'ExecSync', subcommand: 'exec', when: 'before' },
+  { name: 'StopPodSandbox, after the infra runc kill', rpc: 'StopPodSandbox', subcommand: 'kill', when: 'after', infra: true },
+  { name: 'StopPodSandbox, inside CNI DEL', rpc: 'StopPodSandbox', subcommand: 'cni-del', when: 'before' },
+  { name: 'RemovePodSandbox, inside the infra runc delete', rpc: 'RemovePodSandbox', subcommand: 'delete', when: 'before', infra: true },
+  { name: 'RemovePodSandbox, after the infra runc delete', rpc: 'RemovePodSandbox', subcommand: 'delete', when: 'after', infra: true },
 ];
 
 let env: PodEnv;
@@ -28,17 +46,21 @@ const dir = mkdtempSync(join(tmpdir(), 'keelson-rpc-kills-'));
 const marker = join(dir, 'held');
 let configToml = '';
 const runc = findExecutable('runc') as string;
+const FIXTURE_PLUGINS = fileURLToPath(new URL('../../fixtures/cni-plugins', import.meta.url));
 
 /** The wrapper holds only while its arm file exists: start-up sweeps call runc too. */
 const armFile = (i: number): string => join(dir, `arm-${i}`);
+const CNI_ARM = join(dir, 'arm-cni-del');
 
 function wrapper(step: Step, i: number): string {
-  const path = join(dir, `hold-${step.subcommand}-${step.when}`);
+  const path = join(dir, `hold-${i}-${step.subcommand}-${step.when}`);
   const hold = `rm -f ${armFile(i)}; echo $$ > ${marker}; sleep 60`;
+  // For infra steps, only a call naming infra-<pod id> is held (the pod's containers come first).
+  const infraOnly = step.infra ? ' && case " $* " in *" infra-"*) true;; *) false;; esac' : '';
   writeFileSync(path, [
     '#!/bin/sh',
     'for a in "$@"; do',
-    `  if [ "$a" = ${step.subcommand} ] && [ -e ${armFile(i)} ]; then`,
+    `  if [ "$a" = ${step.subcommand} ] && [ -e ${armFile(i)} ]${infraOnly}; then`,
     step.when === 'before' ? `    ${hold}; exec ${runc} "$@"` : `    ${runc} "$@"; rc=$?; ${hold}; exit $rc`,
     '  fi',
     'done',
@@ -49,9 +71,15 @@ function wrapper(step: Step, i: number): string {
   return path;
 }
 
+let tmpBefore: string[] = [];
+
 beforeAll(async () => {
-  configToml = STEPS.map((s, i) => `[runtime.handlers.hold${i}]\npath = "${wrapper(s, i)}"\n`).join('');
-  env = await PodEnv.start({}, { configToml });
+  tmpBefore = tmpScratch();
+  configToml = `bin_dirs = ["${FIXTURE_PLUGINS}", "/usr/lib/cni"]\n`
+    + STEPS.map((s, i) => `[runtime.handlers.hold${i}]\npath = "${wrapper(s, i)}"\n`).join('');
+  // keelson-failpoint last in the chain, so DEL reaches it first (the IP still allocated).
+  const failpoint = { type: 'keelson-failpoint', failOn: [], holdOn: ['DEL'], holdArm: CNI_ARM, holdMarker: marker };
+  env = await PodEnv.start({}, { configToml }, { extraPlugins: [failpoint] });
 });
 
 afterAll(async () => {
@@ -59,72 +87,55 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Container ids keelson lists against those that have a bundle on disk or a runc state dir. */
-function realContainers(handler: string): { bundles: string[]; runcStates: string[] } {
-  const bundles = existsSync(join(env.daemon.root, 'containers')) ? readdirSync(join(env.daemon.root, 'containers')) : [];
-  const runcRoot = join(env.daemon.state, 'runtimes', handler);
-  const runcStates = existsSync(runcRoot) ? readdirSync(runcRoot).filter((n) => /^[0-9a-f]{64}$/.test(n)) : [];
-  return { bundles, runcStates };
-}
-
-describe('SIGKILL inside a container RPC', () => {
-  it.each(STEPS.map((s, i) => [s.name, s, i] as const))('%s: after a restart, listed = real, and removal leaves nothing', async (_name, step, i) => {
+describe('SIGKILL inside a container or pod RPC', () => {
+  it.each(STEPS.map((s, i) => [s.name, s, i] as const))('%s: after a restart, listed = real, a retry succeeds, and removal leaves nothing', async (_name, step, i) => {
     const handler = `hold${i}`;
     rmSync(marker, { force: true });
     const rt = () => env.daemon.client.runtime;
-    const config = podConfig({ log_directory: join(env.logRoot, handler) });
+    // Pod steps: a pod with an infra process (pid POD, the default once namespace_options is given).
+    const config = podConfig({ log_directory: join(env.logRoot, handler), linux: step.infra ? { security_context: { namespace_options: {} } } : {} });
     const podId = (await rt().call('RunPodSandbox', { config, runtime_handler: handler })).pod_sandbox_id ?? '';
     const pod = { id: podId, config };
     const victim = ['sleep', String(7301 + i)]; // a command line no other test runs
 
     let call: Promise<unknown>;
-    const arm = (): void => writeFileSync(armFile(i), '');
-    if (step.subcommand === 'create') {
+    const arm = (): void => writeFileSync(step.subcommand === 'cni-del' ? CNI_ARM : armFile(i), '');
+    if (step.rpc === 'CreateContainer') {
       arm();
       call = env.createContainer(pod, env.container('victim', victim));
     } else {
       const id = await env.startContainer(pod, env.container('victim', victim));
+      if (step.rpc === 'RemoveContainer') await rt().call('StopContainer', { container_id: id, timeout: '0' });
+      if (step.rpc === 'RemovePodSandbox') await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
       arm();
-      if (step.subcommand === 'kill') call = rt().call('StopContainer', { container_id: id, timeout: '0' });
-      else if (step.subcommand === 'exec') call = rt().call('ExecSync', { container_id: id, cmd: ['echo', 'hi'], timeout: '0' });
-      else {
-        await rt().call('StopContainer', { container_id: id, timeout: '0' });
-        call = rt().call('RemoveContainer', { container_id: id });
-      }
+      if (step.rpc === 'StopContainer') call = rt().call('StopContainer', { container_id: id, timeout: '0' });
+      else if (step.rpc === 'ExecSync') call = rt().call('ExecSync', { container_id: id, cmd: ['echo', 'hi'], timeout: '0' });
+      else if (step.rpc === 'RemoveContainer') call = rt().call('RemoveContainer', { container_id: id });
+      else if (step.rpc === 'StopPodSandbox') call = rt().call('StopPodSandbox', { pod_sandbox_id: podId });
+      else call = rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     }
     const outcome = call.catch((e: unknown) => e);
-    await waitFor(`the ${step.subcommand} step to be held`, async () => (existsSync(marker) ? true : undefined));
+    const held = await waitForPidFile(marker, `the ${step.subcommand} step to be held`);
     await env.daemon.kill();
     try {
       // The held wrapper and its sleep, by pid (an orphaned sleep would hold conmon's pipe open).
-      killProcessTree(Number(readFileSync(marker, 'utf8')));
+      killProcessTree(held);
     } catch {
       // it finished meanwhile
     }
     await outcome;
 
     env.daemon = await startKeelson({ base: env.daemon.base, configToml });
-    const listed = ((await rt().call('ListContainers', {})).containers ?? []).map((c) => c.id ?? '');
-    const real = realContainers(handler);
-    // Every listed container has its bundle; every bundle on disk is listed.
-    expect([...real.bundles].sort()).toEqual([...listed].sort());
-    // Every runc container of this handler belongs to a listed container.
-    for (const id of real.runcStates) expect(listed).toContain(id);
-    for (const id of listed) {
-      const s = await rt().call('ContainerStatus', { container_id: id });
-      expect(['CONTAINER_CREATED', 'CONTAINER_RUNNING', 'CONTAINER_EXITED']).toContain(s.status?.state);
-    }
+    expect(await listedVersusReal(env)).toEqual([]);
+    const pods = ((await rt().call('ListPodSandbox', {})).items ?? []).map((p) => p.id);
+    // Only a finished RemovePodSandbox may take the pod away; the container RPCs never do.
+    if (step.rpc !== 'RemovePodSandbox') expect(pods).toEqual([podId]);
 
-    await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
+    // The retried call (kubelet's), then the rest of the pod's removal.
+    if (step.rpc !== 'RemovePodSandbox') await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
+    expect((await rt().call('ListPodSandbox', {})).items ?? []).toEqual([]);
     expect((await rt().call('ListContainers', {})).containers ?? []).toEqual([]);
-    expect(realContainers(handler)).toEqual({ bundles: [], runcStates: [] });
-    expect(existsSync(join(env.daemon.root, 'container-roots')) ? readdirSync(join(env.daemon.root, 'container-roots')) : []).toEqual([]);
-    expect(mountsUnder(env.daemon.root)).toEqual([]);
-    expect(readdirSync(join(env.daemon.state, 'exec'))).toEqual([]);
-    // No conmon of this daemon is left running.
-    expect(env.conmonPids()).toEqual([]);
-    // No process is still running the container's command.
-    expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() === victim.join(' '))).toEqual([]);
+    expect(await leftovers(env, { pods: [podId], tmpBefore, commands: [victim.join(' ')] })).toEqual([]);
   });
 });

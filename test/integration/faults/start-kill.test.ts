@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findExecutable } from '../../../src/runtime/find-executable.js';
 import { startKeelson } from '../../fixtures/daemon.js';
-import { PodEnv, waitFor } from '../../fixtures/pod-env.js';
+import { PodEnv } from '../../fixtures/pod-env.js';
+import { waitForPidFile } from '../../fixtures/wait.js';
+import { leftovers, tmpScratch } from '../../fixtures/nothing-left.js';
 import { podConfig } from '../../fixtures/sandbox.js';
 
 let env: PodEnv;
@@ -17,8 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), 'keelson-hold-runc-'));
 const marker = join(dir, 'started');
 const wrapper = join(dir, 'hold-runc');
 let configToml = '';
+let tmpBefore: string[] = [];
 
 beforeAll(async () => {
+  tmpBefore = tmpScratch();
   const runc = findExecutable('runc') as string;
   writeFileSync(wrapper, [
     '#!/bin/sh',
@@ -46,16 +50,15 @@ describe('kill -9 inside StartContainer after runc start', () => {
     const pod = { id: podId, config };
     const id = await env.createContainer(pod, env.container('held', ['sleep', '3600']));
     const start = rt().call('StartContainer', { container_id: id }).catch((e: unknown) => e);
-    await waitFor('runc start to have taken effect', async () => (existsSync(marker) ? true : undefined));
+    const held = await waitForPidFile(marker, 'runc start to have taken effect');
     await env.daemon.kill();
-    process.kill(Number(readFileSync(marker, 'utf8')), 'SIGKILL'); // the wrapper, by its pid
+    process.kill(held, 'SIGKILL'); // the wrapper, by its pid
     expect(await start).toBeInstanceOf(Error);
 
     env.daemon = await startKeelson({ base: env.daemon.base, configToml });
     const status = await rt().call('ContainerStatus', { container_id: id });
     expect(status.status?.state).toBe('CONTAINER_RUNNING');
     expect(await env.exec(id, ['echo', 'alive'])).toMatchObject({ code: 0, out: 'alive\n' });
-    // A retried start (kubelet's) answers success and leaves it running.
     // The restart recorded it running, so a retry is refused as containerd refuses a start of
     // a started container (FailedPrecondition), and changes nothing: no StartError, still running.
     await expect(rt().call('StartContainer', { container_id: id })).rejects.toMatchObject({ code: 9 });
@@ -72,6 +75,7 @@ describe('kill -9 inside StartContainer after runc start', () => {
     await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     expect((await rt().call('ListContainers', {})).containers ?? []).toEqual([]);
+    expect(await leftovers(env, { pods: [podId], tmpBefore, commands: ['sleep 3600'] })).toEqual([]);
   });
 
   it('a start whose runc start already happened answers success', async () => {
@@ -88,5 +92,6 @@ describe('kill -9 inside StartContainer after runc start', () => {
     expect((await rt.call('ContainerStatus', { container_id: id })).status?.state).toBe('CONTAINER_RUNNING');
     await rt.call('StopPodSandbox', { pod_sandbox_id: podId });
     await rt.call('RemovePodSandbox', { pod_sandbox_id: podId });
+    expect(await leftovers(env, { pods: [podId], tmpBefore })).toEqual([]);
   });
 });

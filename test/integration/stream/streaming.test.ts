@@ -318,18 +318,45 @@ describe('port-forward', () => {
     expect([pf.text(1), pf.text(3)]).toEqual(['', '']);
   });
 
-  it('WebSocket: a pod that dies while the client is held back releases it, and the forward ends promptly', async () => {
-    // The pod accepts and never reads, then goes away: the upload backs up until the pod dies.
-    const dying = await listenInPod(9102, ['nc', '-l', '-p', '9102', '-e', 'sh', '-c', 'sleep 2']);
-    const pf = await wsPortForward([9102]);
+  it('WebSocket: a pod that dies while the client is held back releases it, and the forward goes on', async () => {
+    // Port 9102 accepts and never reads until it is killed; 9105 of the same forward is a
+    // healthy peer. Kernel buffers here grow to 32 MiB (tcp_rmem), so a fixed upload may never
+    // back up: the client pumps until its own queue (ws.bufferedAmount, bytes its kernel socket
+    // would not take) stays put, which happens only once every buffer on the way is full and
+    // the daemon stopped reading the WebSocket.
+    const tag = randomBytes(3).toString('hex');
+    const pidFile = `/tmp/pf-held-${tag}`;
+    const healthyFile = `/tmp/pf-healthy-${tag}`;
+    const dying = await listenInPod(9102, ['nc', '-l', '-p', '9102', '-e', 'sh', '-c', `echo $$ > ${pidFile}; exec sleep 3600`]);
+    const healthy = await listenInPod(9105, ['sh', '-c', `nc -l -p 9105 > ${healthyFile}`]);
+    const pf = await wsPortForward([9102, 9105]);
     const chunk = randomBytes(512 * 1024);
-    for (let i = 0; i < 64; i++) sendChannel(pf.ws, 0, chunk);
+    const HELD = 4 * 1024 * 1024;
+    let sent = 0;
+    let last = -1;
+    let still = 0; // polls (50 ms apart) in a row that saw the client's queue not move
+    await until('the client to be held back', () => {
+      while (pf.ws.bufferedAmount < HELD && sent < 1024 * 1024 * 1024) {
+        sendChannel(pf.ws, 0, chunk);
+        sent += chunk.length;
+      }
+      const now = pf.ws.bufferedAmount;
+      still = now >= HELD && now === last ? still + 1 : 0;
+      last = now;
+      return still >= 5;
+    }, 25_000);
+    // Behind the held bytes: a message for the healthy port, which cannot get through yet.
+    sendChannel(pf.ws, 2, `after ${tag}\n`);
+    const pid = (await execSync(['cat', pidFile])).out.trim();
+    expect(pid).toMatch(/^\d+$/);
+    expect((await execSync(['kill', '-9', pid])).code).toBe(0);
     await dying.exited;
-    await new Promise((r) => setTimeout(r, 500));
-    const t = Date.now();
+    // The dead connection's forward ends and releases the WebSocket: the daemon reads on,
+    // dropping what was held for it, and the healthy port gets its message.
+    await until('the healthy port to get the message sent behind the held bytes', async () => (await execSync(['cat', healthyFile])).out === `after ${tag}\n`, 25_000);
     pf.ws.close();
     await pf.closed;
-    expect(Date.now() - t).toBeLessThan(5000);
+    await healthy.exited;
   });
 
   it('WebSocket: after the pod half-closes, what the client still sends reaches the pod', async () => {
