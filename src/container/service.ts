@@ -50,6 +50,8 @@ export class ContainerService extends ContainerQueries {
   private readonly reserved = new Set<string>();
   private readonly locks = new KeyedLock();
   private readonly exitsDuringOps = new Set<string>();
+  /** Runtime records of exited containers being deleted (see releaseRuntime). */
+  private readonly releasing = new Map<string, Promise<void>>();
   private watcher: FSWatcher | null = null;
   private readonly exitDir: string;
 
@@ -261,9 +263,16 @@ export class ContainerService extends ContainerQueries {
     return this.exclusive(id, () => this.startNow(id));
   }
 
-  /** Stop signal, then SIGKILL after `timeoutSec`. Stopping a stopped container is fine. */
+  /**
+   * Stop signal, then SIGKILL after `timeoutSec`. Stopping a stopped container is fine. Answers
+   * once the runtime's record of the exited container is gone too, as containerd's Stop waits
+   * for the task's deletion.
+   */
   stop(id: string, timeoutSec: number): Promise<void> {
-    return this.exclusive(id, () => this.stopNow(id, timeoutSec));
+    return this.exclusive(id, async () => {
+      await this.stopNow(id, timeoutSec);
+      await this.releasing.get(id);
+    });
   }
 
   /** Removes a container, stopping it first. Removing an unknown id is fine. */
@@ -332,7 +341,10 @@ export class ContainerService extends ContainerQueries {
     const runtime = this.runtimeFor(record.runtimeHandler);
     const current = await this.refresh(record);
     if (current.state !== 'exited') await this.stopNow(id, 0);
-    await runtime.delete(id);
+    await this.releasing.get(id);
+    // Released at the exit already, unless that exit was recorded by an earlier daemon or the
+    // release failed: then delete here (no runc run when there is nothing to delete).
+    if (runtime.hasRecord(id)) await runtime.delete(id);
     // conmon exits right after the container; wait so no file of it is still open.
     for (let i = 0; i < 500 && await runtime.monitorAlive(this.stateDir(id)); i++) await new Promise((r) => setTimeout(r, 10));
     await this.opts.images.removeRootfs(id);
@@ -376,7 +388,24 @@ export class ContainerService extends ContainerQueries {
     next = { ...next, startedAt: latest.startedAt, state: 'exited' };
     this.store.update(next);
     this.publish(next, 'stopped');
+    this.releaseRuntime(next);
     return next;
+  }
+
+  /**
+   * Deletes the OCI runtime's record of a container whose exit is recorded (runc delete: its
+   * state dir and cgroup), in the background, as containerd deletes a task when it exits. The
+   * exit code, log and rootfs stay until RemoveContainer; what happened (OOM) was read from the
+   * cgroup before the exit was recorded. Stop and Remove wait for it; a failure is logged and
+   * Remove deletes again.
+   */
+  private releaseRuntime(record: ContainerRecord): void {
+    if (this.releasing.has(record.id) || !this.opts.runtimes.has(record.runtimeHandler)) return;
+    const runtime = this.runtimeFor(record.runtimeHandler);
+    const release = runtime.delete(record.id)
+      .catch((err: unknown) => this.opts.log.warn({ id: record.id, err: messageOf(err) }, 'runtime record of an exited container not deleted; RemoveContainer will retry'))
+      .finally(() => this.releasing.delete(record.id));
+    this.releasing.set(record.id, release);
   }
 
   private async updateNow(id: string, resources: ResourceRequest): Promise<void> {

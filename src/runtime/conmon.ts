@@ -81,6 +81,7 @@ export class ConmonRuntime implements OciRuntime {
   kill(id: string, signal: string): Promise<void> { return this.runc.kill(id, signal); }
   state(id: string): Promise<{ status: RuntimeStatus; pid: number } | null> { return this.runc.state(id); }
   delete(id: string): Promise<void> { return this.runc.delete(id); }
+  hasRecord(id: string): boolean { return this.runc.hasRecord(id); }
   exec(id: string, opts: ExecOptions): Promise<ExecResult> { return this.runc.exec(id, opts); }
   execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] } {
     return this.runc.execCommandLine(id, cmd, tty, pidFile);

@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +55,11 @@ export class RuncCli {
 
   async kill(id: string, signal: string): Promise<void> {
     await this.run(['kill', id, signal]);
+  }
+
+  /** runc and crun keep one directory per container under --root, from create to delete. */
+  hasRecord(id: string): boolean {
+    return existsSync(join(this.root, id));
   }
 
   async delete(id: string): Promise<void> {

@@ -57,6 +57,8 @@ export interface OciRuntime {
   state(id: string): Promise<{ status: RuntimeStatus; pid: number } | null>;
   /** Deletes the runtime's record (forcefully). Idempotent. */
   delete(id: string): Promise<void>;
+  /** Whether the runtime still holds a record of the id (on disk: no process is run to ask). */
+  hasRecord(id: string): boolean;
   exec(id: string, opts: ExecOptions): Promise<ExecResult>;
   /** The command line of an interactive exec, whose host pid lands in pidFile. */
   execCommandLine(id: string, cmd: string[], tty: boolean, pidFile: string): { file: string; args: string[] };

@@ -22,7 +22,7 @@ import { podConfig } from '../../fixtures/sandbox.js';
 type Step = {
   name: string;
   /** The RPC under which the step is held. */
-  rpc: 'CreateContainer' | 'StopContainer' | 'RemoveContainer' | 'ExecSync' | 'StopPodSandbox' | 'RemovePodSandbox';
+  rpc: 'CreateContainer' | 'StopContainer' | 'ExecSync' | 'StopPodSandbox' | 'RemovePodSandbox';
   /** A runc subcommand, or the CNI DEL of the keelson-failpoint plugin. */
   subcommand: 'create' | 'kill' | 'delete' | 'exec' | 'cni-del';
   when: 'before' | 'after';
@@ -33,7 +33,10 @@ const STEPS: Step[] = [
   { name: 'CreateContainer, inside runc create', rpc: 'CreateContainer', subcommand: 'create', when: 'before' },
   { name: 'CreateContainer, after runc create', rpc: 'CreateContainer', subcommand: 'create', when: 'after' },
   { name: 'StopContainer, after runc kill', rpc: 'StopContainer', subcommand: 'kill', when: 'after' },
-  { name: 'RemoveContainer, after runc delete', rpc: 'RemoveContainer', subcommand: 'delete', when: 'after' },
+  // The runtime record of an exited container is deleted when the exit is recorded (Stop waits
+  // for it), as containerd deletes the task; RemoveContainer then runs no runc at all.
+  { name: 'StopContainer, inside the runc delete of the exited container', rpc: 'StopContainer', subcommand: 'delete', when: 'before' },
+  { name: 'StopContainer, after the runc delete of the exited container', rpc: 'StopContainer', subcommand: 'delete', when: 'after' },
   { name: 'ExecSync, inside runc exec', rpc: 'ExecSync', subcommand: 'exec', when: 'before' },
   { name: 'StopPodSandbox, after the infra runc kill', rpc: 'StopPodSandbox', subcommand: 'kill', when: 'after', infra: true },
   { name: 'StopPodSandbox, inside CNI DEL', rpc: 'StopPodSandbox', subcommand: 'cni-del', when: 'before' },
@@ -105,12 +108,10 @@ describe('SIGKILL inside a container or pod RPC', () => {
       call = env.createContainer(pod, env.container('victim', victim));
     } else {
       const id = await env.startContainer(pod, env.container('victim', victim));
-      if (step.rpc === 'RemoveContainer') await rt().call('StopContainer', { container_id: id, timeout: '0' });
       if (step.rpc === 'RemovePodSandbox') await rt().call('StopPodSandbox', { pod_sandbox_id: podId });
       arm();
       if (step.rpc === 'StopContainer') call = rt().call('StopContainer', { container_id: id, timeout: '0' });
       else if (step.rpc === 'ExecSync') call = rt().call('ExecSync', { container_id: id, cmd: ['echo', 'hi'], timeout: '0' });
-      else if (step.rpc === 'RemoveContainer') call = rt().call('RemoveContainer', { container_id: id });
       else if (step.rpc === 'StopPodSandbox') call = rt().call('StopPodSandbox', { pod_sandbox_id: podId });
       else call = rt().call('RemovePodSandbox', { pod_sandbox_id: podId });
     }
